@@ -1,0 +1,19 @@
+package io.lfmcap.engine;
+
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Turns captioning requests into captions. Thread-safe: any number of threads may submit; the engine
+ * decides how to batch. A failed request completes its future exceptionally with a
+ * {@link CaptionException}; it never affects other requests. Closing fails what is still pending
+ * ({@link ErrorClass#CANCELLED}) and frees the engine's native and heap resources.
+ */
+public interface CaptionEngine extends AutoCloseable {
+    CompletableFuture<CaptionResult> submit(CaptionRequest request);
+
+    /** A short description: backend, device, model name. */
+    String describe();
+
+    @Override
+    void close();
+}

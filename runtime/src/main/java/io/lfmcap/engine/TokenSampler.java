@@ -1,0 +1,103 @@
+package io.lfmcap.engine;
+
+import java.util.Arrays;
+import java.util.SplittableRandom;
+
+/**
+ * Chooses a request's next token from the last position's logits, in transformers' order
+ * ({@code GenerationMixin._get_logits_processor}): repetition penalty over every token of the sequence
+ * so far (prompt and image placeholders included), end-of-sequence suppression, then temperature,
+ * top-p, min-p and a multinomial draw. Greedy takes the argmax, the lowest id on ties (torch.argmax).
+ * One sampler per request; not thread-safe.
+ */
+final class TokenSampler {
+    private final SamplingParams params;
+    private final int eosTokenId;
+    private final boolean suppressEos;
+    private final boolean[] seen;
+    private final SplittableRandom random;
+
+    TokenSampler(SamplingParams params, int vocabSize, int[] promptIds, int eosTokenId, boolean suppressEos) {
+        this.params = params;
+        this.eosTokenId = eosTokenId;
+        this.suppressEos = suppressEos;
+        this.random = new SplittableRandom(params.seed());
+        if (params.repetitionPenalty() != 1.0) {
+            seen = new boolean[vocabSize];
+            for (int id : promptIds) seen[id] = true;
+        } else {
+            seen = null;
+        }
+    }
+
+    /** Picks the next token; {@code logits} is scratch and is modified. */
+    int next(float[] logits) {
+        if (seen != null) applyRepetitionPenalty(logits);
+        if (suppressEos && eosTokenId >= 0 && eosTokenId < logits.length) logits[eosTokenId] = Float.NEGATIVE_INFINITY;
+        int token = params.greedy() ? argmax(logits) : draw(logits);
+        if (seen != null) seen[token] = true;
+        return token;
+    }
+
+    /** HF RepetitionPenaltyLogitsProcessor: score < 0 ? score * p : score / p, once per distinct token. */
+    private void applyRepetitionPenalty(float[] logits) {
+        float p = (float) params.repetitionPenalty();
+        for (int i = 0; i < logits.length; i++) {
+            if (seen[i]) logits[i] = logits[i] < 0 ? logits[i] * p : logits[i] / p;
+        }
+    }
+
+    static int argmax(float[] logits) {
+        int best = 0;
+        for (int i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
+        return best;
+    }
+
+    /** Temperature, top-p (HF TopPLogitsWarper), min-p (HF MinPLogitsWarper), then a draw. */
+    private int draw(float[] logits) {
+        int n = logits.length;
+        double t = params.temperature();
+        double max = Double.NEGATIVE_INFINITY;
+        for (float l : logits) max = Math.max(max, l / t);
+        double[] probs = new double[n];
+        double sum = 0;
+        for (int i = 0; i < n; i++) {
+            probs[i] = Math.exp(logits[i] / t - max);
+            sum += probs[i];
+        }
+        for (int i = 0; i < n; i++) probs[i] /= sum;
+
+        if (params.topP() < 1.0) keepTopP(probs, params.topP());
+        if (params.minP() > 0) {
+            // min-p: drop tokens whose probability is below min_p * (highest probability), always keeping the top one.
+            double top = 0;
+            for (double q : probs) top = Math.max(top, q);
+            double threshold = params.minP() * top;
+            for (int i = 0; i < n; i++) if (probs[i] < threshold) probs[i] = 0;
+        }
+        double total = 0;
+        for (double q : probs) total += q;
+        double u = random.nextDouble() * total;
+        int last = -1;
+        for (int i = 0; i < n; i++) {
+            if (probs[i] == 0) continue;
+            last = i;
+            u -= probs[i];
+            if (u < 0) return i;
+        }
+        return last;
+    }
+
+    /** Keeps the smallest set of most likely tokens whose mass reaches {@code topP} (ascending-sort rule of HF). */
+    private static void keepTopP(double[] probs, double topP) {
+        Integer[] order = new Integer[probs.length];
+        for (int i = 0; i < order.length; i++) order[i] = i;
+        Arrays.sort(order, (a, b) -> Double.compare(probs[a], probs[b]));
+        double cumulative = 0;
+        for (int k = 0; k < order.length - 1; k++) { // the most likely token is always kept
+            cumulative += probs[order[k]];
+            if (cumulative <= 1 - topP) probs[order[k]] = 0;
+            else break;
+        }
+    }
+}

@@ -1,0 +1,145 @@
+package io.lfmcap.engine;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import io.lfmcap.image.PatchGrid;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+class BatchingCaptionEngineTest {
+    private static final int IMAGE_TOKEN = 3;
+    private static final int EOS = 7;
+
+    /** Prompt: [1, 3 x tokens-of-the-view, 10 + seed]; image bytes carry the seed. */
+    private static PreparedRequest prepare(CaptionRequest r, long submitted) {
+        byte[] bytes = ((ImageInput.Encoded) r.image()).bytes();
+        if (bytes.length == 0) throw new CaptionException(ErrorClass.EMPTY_INPUT, r.image().name(), "no bytes");
+        int seed = bytes[0];
+        float[] patches = new float[4 * 4 * 2];
+        Arrays.fill(patches, seed);
+        PatchGrid view = new PatchGrid(4, 4, 2, patches);
+        int[] ids = new int[2 + view.numTokens(2)];
+        ids[0] = 1;
+        for (int i = 0; i < view.numTokens(2); i++) ids[1 + i] = IMAGE_TOKEN;
+        ids[ids.length - 1] = 10 + seed;
+        return new PreparedRequest(r, ids, List.of(view), view.numTokens(2), 8, 8, submitted, 0);
+    }
+
+    private static BatchingCaptionEngine engine(ScriptedBackend backend, int maxBatch) {
+        return new BatchingCaptionEngine(backend, BatchingCaptionEngineTest::prepare, tokens -> Arrays.toString(tokens),
+                IMAGE_TOKEN, EOS, 2, maxBatch, 64, "scripted");
+    }
+
+    private static CaptionRequest request(int seed, int maxNew, boolean suppressEos) {
+        return new CaptionRequest("r" + seed, ImageInput.of("img" + seed, new byte[] {(byte) seed}), "p", SamplingParams.GREEDY, maxNew, suppressEos);
+    }
+
+    @Test
+    void batchedRequestsGiveTheSameTokensAsAloneAndBatchesForm() throws Exception {
+        List<int[]> alone = new ArrayList<>();
+        ScriptedBackend single = new ScriptedBackend(61);
+        try (BatchingCaptionEngine e = engine(single, 1)) {
+            for (int i = 0; i < 12; i++) alone.add(e.submit(request(i, 5 + i, true)).get(10, TimeUnit.SECONDS).tokens());
+        }
+        ScriptedBackend batched = new ScriptedBackend(61);
+        try (BatchingCaptionEngine e = engine(batched, 8)) {
+            List<CompletableFuture<CaptionResult>> futures = new ArrayList<>();
+            for (int i = 0; i < 12; i++) futures.add(e.submit(request(i, 5 + i, true)));
+            for (int i = 0; i < 12; i++) {
+                CaptionResult r = futures.get(i).get(10, TimeUnit.SECONDS);
+                assertArrayEquals(alone.get(i), r.tokens(), "request " + i);
+                assertEquals(5 + i, r.generatedTokens());
+                assertEquals(FinishReason.LENGTH, r.finishReason());
+                assertEquals(4, r.imageTokens());
+            }
+        }
+        assertTrue(batched.decodeBatchSizes.stream().anyMatch(n -> n > 1), "some decode steps ran several sequences: " + batched.decodeBatchSizes);
+        assertTrue(batched.decodeBatchSizes.stream().allMatch(n -> n <= 8));
+        assertEquals(0, batched.openSequences.get(), "every sequence's caches were freed");
+        assertTrue(batched.closed);
+    }
+
+    @Test
+    void endOfSequenceStopsAndIsNotPartOfTheCaption() throws Exception {
+        // vocab 11: logits peak at hash % 11, so EOS (7) comes soon for most seeds
+        ScriptedBackend backend = new ScriptedBackend(11);
+        int stopped = 0;
+        try (BatchingCaptionEngine e = engine(backend, 4)) {
+            for (int i = 0; i < 20; i++) {
+                CaptionResult r = e.submit(request(i, 30, false)).get(10, TimeUnit.SECONDS);
+                for (int t : r.tokens()) assertNotEquals(EOS, t);
+                if (r.finishReason() == FinishReason.STOP) {
+                    stopped++;
+                    assertTrue(r.generatedTokens() < 30);
+                } else {
+                    assertEquals(30, r.generatedTokens());
+                }
+            }
+        }
+        assertTrue(stopped > 0, "at least one request met end-of-sequence");
+    }
+
+    @Test
+    void aBadInputFailsOnlyItsOwnRequest() throws Exception {
+        ScriptedBackend backend = new ScriptedBackend(61);
+        try (BatchingCaptionEngine e = engine(backend, 4)) {
+            CompletableFuture<CaptionResult> good1 = e.submit(request(1, 6, true));
+            CompletableFuture<CaptionResult> bad = e.submit(new CaptionRequest("bad", ImageInput.of("empty.jpg", new byte[0]), "p", SamplingParams.GREEDY, 6));
+            CompletableFuture<CaptionResult> good2 = e.submit(request(2, 6, true));
+            assertEquals(6, good1.get(10, TimeUnit.SECONDS).generatedTokens());
+            assertEquals(6, good2.get(10, TimeUnit.SECONDS).generatedTokens());
+            CompletionException failure = assertThrows(CompletionException.class, bad::join);
+            CaptionException cause = assertInstanceOf(CaptionException.class, failure.getCause());
+            assertEquals(ErrorClass.EMPTY_INPUT, cause.errorClass());
+            assertTrue(cause.getMessage().contains("empty.jpg"));
+        }
+    }
+
+    @Test
+    void aFailedDecodeStepFailsItsSequencesAndTheEngineGoesOn() throws Exception {
+        ScriptedBackend backend = new ScriptedBackend(61);
+        try (BatchingCaptionEngine e = engine(backend, 4)) {
+            backend.failDecode = true;
+            CompletionException failure = assertThrows(CompletionException.class, () -> e.submit(request(1, 6, true)).join());
+            assertEquals(ErrorClass.ENGINE_ERROR, ((CaptionException) failure.getCause()).errorClass());
+            backend.failDecode = false;
+            assertEquals(6, e.submit(request(2, 6, true)).get(10, TimeUnit.SECONDS).generatedTokens());
+            assertEquals(0, backend.openSequences.get());
+        }
+    }
+
+    @Test
+    void aPromptLongerThanTheEngineLimitIsAnInvalidRequest() {
+        ScriptedBackend backend = new ScriptedBackend(61);
+        try (BatchingCaptionEngine e = engine(backend, 4)) {
+            CompletionException failure = assertThrows(CompletionException.class, () -> e.submit(request(1, 70, true)).join());
+            CaptionException cause = (CaptionException) failure.getCause();
+            assertEquals(ErrorClass.INVALID_REQUEST, cause.errorClass());
+            assertTrue(cause.getMessage().contains("exceeds the engine's limit of 64"), cause.getMessage());
+        }
+    }
+
+    @Test
+    void closingCancelsWhatIsPendingAndLaterSubmits() {
+        ScriptedBackend backend = new ScriptedBackend(61);
+        BatchingCaptionEngine e = engine(backend, 1);
+        List<CompletableFuture<CaptionResult>> futures = new ArrayList<>();
+        for (int i = 0; i < 50; i++) futures.add(e.submit(request(i, 50, true)));
+        e.close();
+        for (CompletableFuture<CaptionResult> f : futures) {
+            assertTrue(f.isDone(), "every future completes on close");
+            if (f.isCompletedExceptionally()) {
+                CaptionException c = (CaptionException) assertThrows(CompletionException.class, f::join).getCause();
+                assertEquals(ErrorClass.CANCELLED, c.errorClass());
+            }
+        }
+        CompletableFuture<CaptionResult> late = e.submit(request(1, 5, true));
+        assertEquals(ErrorClass.CANCELLED, ((CaptionException) assertThrows(CompletionException.class, late::join).getCause()).errorClass());
+        assertEquals(0, backend.openSequences.get());
+    }
+}

@@ -1,0 +1,63 @@
+package io.lfmcap.engine;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.util.HashSet;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+class TokenSamplerTest {
+    @Test
+    void greedyTakesTheLowestIdOnTies() {
+        TokenSampler s = new TokenSampler(SamplingParams.GREEDY, 5, new int[0], 7, false);
+        assertEquals(1, s.next(new float[] {0f, 3f, 1f, 3f, -2f}));
+    }
+
+    @Test
+    void repetitionPenaltyDividesPositiveAndMultipliesNegativeScoresOfSeenTokens() {
+        // HF RepetitionPenaltyLogitsProcessor with penalty 2: seen token 0 (score 4) -> 2; seen token 1 (score -1) -> -2.
+        SamplingParams p = new SamplingParams(0, 1, 0, 2.0, 0);
+        TokenSampler s = new TokenSampler(p, 3, new int[] {0, 1}, 7, false);
+        assertEquals(2, s.next(new float[] {4f, -1f, 3f}), "token 0 falls to 2 < 3");
+        TokenSampler t = new TokenSampler(p, 3, new int[] {0, 1}, 7, false);
+        assertEquals(0, t.next(new float[] {4f, -1f, 1.5f}), "token 0 at 2 still beats 1.5");
+    }
+
+    @Test
+    void suppressedEndOfSequenceIsNeverChosen() {
+        TokenSampler s = new TokenSampler(SamplingParams.GREEDY, 9, new int[0], 7, true);
+        float[] logits = new float[9];
+        logits[7] = 10;
+        logits[3] = 1;
+        assertEquals(3, s.next(logits));
+    }
+
+    @Test
+    void minPDropsTokensBelowTheFractionOfTheTopProbability() {
+        // probabilities ~ [0.64, 0.24, 0.09, 0.03]; min_p 0.2 keeps those >= 0.128: tokens 0 and 1 only.
+        SamplingParams p = new SamplingParams(1.0, 1.0, 0.2, 1.0, 42);
+        TokenSampler s = new TokenSampler(p, 4, new int[0], 99, false);
+        Set<Integer> drawn = new HashSet<>();
+        for (int i = 0; i < 2000; i++) drawn.add(s.next(new float[] {3f, 2f, 1f, 0f}));
+        assertEquals(Set.of(0, 1), drawn);
+    }
+
+    @Test
+    void topPKeepsTheSmallestSetReachingTheMass() {
+        // probabilities ~ [0.64, 0.24, 0.09, 0.03]; top_p 0.8 keeps tokens 0 and 1 (0.88 >= 0.8).
+        SamplingParams p = new SamplingParams(1.0, 0.8, 0, 1.0, 7);
+        TokenSampler s = new TokenSampler(p, 4, new int[0], 99, false);
+        Set<Integer> drawn = new HashSet<>();
+        for (int i = 0; i < 2000; i++) drawn.add(s.next(new float[] {3f, 2f, 1f, 0f}));
+        assertEquals(Set.of(0, 1), drawn);
+    }
+
+    @Test
+    void theSameSeedDrawsTheSameSequence() {
+        SamplingParams p = new SamplingParams(0.9, 1.0, 0, 1.0, 1234);
+        TokenSampler a = new TokenSampler(p, 6, new int[0], 99, false);
+        TokenSampler b = new TokenSampler(p, 6, new int[0], 99, false);
+        float[] logits = {0.1f, 0.5f, 0.2f, 0.9f, 0.3f, 0.4f};
+        for (int i = 0; i < 100; i++) assertEquals(a.next(logits.clone()), b.next(logits.clone()));
+    }
+}

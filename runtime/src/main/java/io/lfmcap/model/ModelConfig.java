@@ -67,6 +67,12 @@ public record ModelConfig(
         public int patchDim() { return numChannels * patchSize * patchSize; }
     }
 
+    /** Parses a Hugging Face {@code config.json} (either form); errors name "config.json" and the field. */
+    public static ModelConfig fromJson(String json) { return ModelConfigJson.parse(json, "config.json"); }
+
+    /** As {@link #fromJson(String)}, naming {@code source} (e.g. the file's path) in errors. */
+    public static ModelConfig fromJson(String json, String source) { return ModelConfigJson.parse(json, source); }
+
     /** Projector input width D*f^2. */
     public int projectorInputSize() { return vision.hiddenSize() * downsampleFactor * downsampleFactor; }
 

@@ -29,9 +29,22 @@ public record ProcessorConfig(
                 1.0 / 255.0, new double[] {0.5, 0.5, 0.5}, new double[] {0.5, 0.5, 0.5});
     }
 
-    /** Padded patch count of {@code pixel_values}: max(max_image_tokens*f^2, (tile/patch)^2). */
+    /**
+     * Settings from a checkpoint's processor files, either of which may be null (absent); the nested
+     * {@code image_processor} object of a transformers 5 {@code processor_config.json} is understood.
+     * Precedence and defaults: {@link ProcessorConfigJson}. Errors name the file and the field.
+     */
+    public static ProcessorConfig fromJson(String processorConfigJson, String preprocessorConfigJson) {
+        return ProcessorConfigJson.parse(processorConfigJson, preprocessorConfigJson);
+    }
+
+    /**
+     * Padded patch count of {@code pixel_values}: max(max_image_tokens*f^2, (tile/patch)^2), the tile
+     * term only when splitting is on (HF {@code Lfm2VlImageProcessor}: {@code tile_size_patches = ...
+     * if do_image_splitting else 0}).
+     */
     public int maxNumPatches() {
-        int perTile = tileSize / encoderPatchSize;
+        int perTile = doImageSplitting ? tileSize / encoderPatchSize : 0;
         return Math.max(maxImageTokens * downsampleFactor * downsampleFactor, perTile * perTile);
     }
 }

@@ -23,7 +23,8 @@ import java.util.function.Function;
  *   retire  sequences that chose end-of-sequence or reached max new tokens complete their future
  * </pre>
  * A request that fails (bad image, engine error during its prefill) completes exceptionally and the
- * others go on; a failed decode step fails the sequences in that step only.
+ * others go on; a failed decode step fails the sequences in that step only. Closing the engine closes
+ * the backend, then {@code resources} (the tokenizer).
  */
 final class BatchingCaptionEngine implements CaptionEngine {
     private static final AtomicInteger ENGINES = new AtomicInteger();
@@ -36,6 +37,7 @@ final class BatchingCaptionEngine implements CaptionEngine {
     private final int maxBatch;
     private final int maxSequenceTokens;
     private final String description;
+    private final AutoCloseable resources;
     private final ExecutorService preprocessing;
     private final LinkedBlockingQueue<Admission> ready = new LinkedBlockingQueue<>();
     private final Thread worker;
@@ -45,7 +47,7 @@ final class BatchingCaptionEngine implements CaptionEngine {
 
     BatchingCaptionEngine(ModelBackend backend, RequestPreparer preparer, Function<int[], String> detokenizer,
                           int imageTokenId, int eosTokenId, int preprocessThreads, int maxBatch,
-                          int maxSequenceTokens, String description) {
+                          int maxSequenceTokens, String description, AutoCloseable resources) {
         this.backend = backend;
         this.preparer = preparer;
         this.detokenizer = detokenizer;
@@ -54,6 +56,7 @@ final class BatchingCaptionEngine implements CaptionEngine {
         this.maxBatch = maxBatch;
         this.maxSequenceTokens = maxSequenceTokens;
         this.description = description;
+        this.resources = resources;
         int id = ENGINES.incrementAndGet();
         this.preprocessing = Executors.newFixedThreadPool(preprocessThreads, daemonThreads("lfmcap-preprocess-" + id));
         this.worker = daemonThreads("lfmcap-engine-" + id).newThread(this::run);
@@ -251,6 +254,11 @@ final class BatchingCaptionEngine implements CaptionEngine {
         }
         drainReady();
         backend.close();
+        try {
+            resources.close();
+        } catch (Exception e) {
+            throw new IllegalStateException("closing the engine's resources failed: " + e, e);
+        }
     }
 
     private static ThreadFactory daemonThreads(String prefix) {

@@ -32,7 +32,7 @@ class BatchingCaptionEngineTest {
 
     private static BatchingCaptionEngine engine(ScriptedBackend backend, int maxBatch) {
         return new BatchingCaptionEngine(backend, BatchingCaptionEngineTest::prepare, tokens -> Arrays.toString(tokens),
-                IMAGE_TOKEN, EOS, 2, maxBatch, 64, "scripted");
+                IMAGE_TOKEN, EOS, 2, maxBatch, 64, "scripted", () -> { });
     }
 
     private static CaptionRequest request(int seed, int maxNew, boolean suppressEos) {

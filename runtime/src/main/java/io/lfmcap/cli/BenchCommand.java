@@ -1,0 +1,156 @@
+package io.lfmcap.cli;
+
+import io.lfmcap.engine.CaptionEngine;
+import io.lfmcap.engine.CaptionEngines;
+import io.lfmcap.engine.CaptionRequest;
+import io.lfmcap.engine.CaptionResult;
+import io.lfmcap.engine.ImageInput;
+import io.lfmcap.engine.SamplingParams;
+import io.lfmcap.image.RgbImage;
+import io.lfmcap.model.ModelPackage;
+import io.lfmcap.pte.ModelPackages;
+import java.io.PrintWriter;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/**
+ * {@code lfmcap bench}: images/s and tokens/s of the engine on synthetic images, exactly N new tokens
+ * per image (end-of-sequence suppressed), greedy. Without --model it uses random weights with the real
+ * 450M / 1.6B shapes (throughput does not depend on the values), written once to a cache folder.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = {"Benchmark the engine: images/s, prefill and decode tokens/s, time split by phase.",
+                "Example: lfmcap bench --shape 450m --images 2 --new-tokens 64 --backend cpu"})
+final class BenchCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--model", description = "Checkpoint folder or .pte (default: random weights of --shape).")
+    Path model;
+
+    @Option(names = "--shape", defaultValue = "450m", description = "Random-weight model when no --model: 450m, 1.6b or tiny. Default: ${DEFAULT-VALUE}.")
+    String shape;
+
+    @Option(names = "--cache-dir", description = "Where random checkpoints are kept. Default: ~/.cache/lfmcap/bench.")
+    Path cacheDir;
+
+    @Option(names = "--images", defaultValue = "4", description = "Images timed. Default: ${DEFAULT-VALUE}.")
+    int images;
+
+    @Option(names = "--sizes", defaultValue = "512x512", split = ",",
+            description = "Image sizes WxH, used round-robin (e.g. 512x512,1024x768,640x480). Default: ${DEFAULT-VALUE}.")
+    List<String> sizes;
+
+    @Option(names = "--new-tokens", defaultValue = "64", description = "Exactly this many new tokens per image. Default: ${DEFAULT-VALUE}.")
+    int newTokens;
+
+    @Option(names = "--warmup", defaultValue = "1", description = "Untimed images first (JIT warm-up). Default: ${DEFAULT-VALUE}.")
+    int warmup;
+
+    @Option(names = "--prompt", defaultValue = CaptionRequest.DEFAULT_PROMPT, description = "Instruction. Default: '${DEFAULT-VALUE}'.")
+    String prompt;
+
+    @Mixin
+    EngineArgs engineArgs;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter out = spec.commandLine().getOut();
+        Path modelPath = model != null ? model : BenchModels.randomCheckpoint(shape, cacheDir, System.err);
+        try (ModelPackage pkg = ModelPackages.open(modelPath);
+             CaptionEngine engine = CaptionEngines.open(pkg, engineArgs.toOptions())) {
+            run(engine, warmup, "warmup");
+            long start = System.nanoTime();
+            List<CaptionResult> results = run(engine, images, "img");
+            double wall = (System.nanoTime() - start) / 1e9;
+            report(out, pkg.name(), engine.describe(), results, wall);
+        }
+        return 0;
+    }
+
+    private List<CaptionResult> run(CaptionEngine engine, int n, String prefix) {
+        List<CompletableFuture<CaptionResult>> futures = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            String[] wh = sizes.get(i % sizes.size()).toLowerCase(Locale.ROOT).split("x");
+            RgbImage image = syntheticImage(Integer.parseInt(wh[0].trim()), Integer.parseInt(wh[1].trim()), i);
+            futures.add(engine.submit(new CaptionRequest(prefix + i, ImageInput.of(prefix + i, image), prompt,
+                    SamplingParams.GREEDY, newTokens, true)));
+        }
+        List<CaptionResult> results = new ArrayList<>();
+        for (CompletableFuture<CaptionResult> f : futures) results.add(f.join());
+        return results;
+    }
+
+    private void report(PrintWriter out, String modelName, String device, List<CaptionResult> results, double wall) {
+        long pre = 0, vision = 0, prefill = 0, decode = 0, queued = 0;
+        long promptTokens = 0, imageTokens = 0, generated = 0, decodeSteps = 0;
+        for (CaptionResult r : results) {
+            pre += r.timings().preprocessNanos();
+            vision += r.timings().visionNanos();
+            prefill += r.timings().prefillNanos();
+            decode += r.timings().decodeNanos();
+            queued += r.timings().queuedNanos();
+            promptTokens += r.promptTokens();
+            imageTokens += r.imageTokens();
+            generated += r.generatedTokens();
+            decodeSteps += Math.max(0, r.generatedTokens() - 1);
+        }
+        int n = results.size();
+        Runtime rt = Runtime.getRuntime();
+        long heapMb = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed() >> 20;
+        out.printf(Locale.ROOT, "model %s | %s | sizes %s | %d images | %d new tokens | max batch %d%n",
+                modelName, device, String.join(",", sizes), n, newTokens, engineArgs.maxBatch);
+        out.println("| metric | value |");
+        out.println("|---|---|");
+        row(out, "images/s", n / wall);
+        row(out, "wall s", wall);
+        row(out, "s per image (wall / images)", wall / n);
+        row(out, "prefill tok/s (prompt incl. image tokens / prefill time)", promptTokens / (prefill / 1e9));
+        row(out, "decode tok/s per sequence (steps / decode time)", decodeSteps / (decode / 1e9));
+        row(out, "generated tok/s (all sequences / wall)", generated / wall);
+        row(out, "mean prompt tokens (image tokens)", (double) promptTokens / n, (double) imageTokens / n);
+        row(out, "ms per image: preprocess", pre / 1e6 / n);
+        row(out, "ms per image: queued", queued / 1e6 / n);
+        row(out, "ms per image: vision", vision / 1e6 / n);
+        row(out, "ms per image: prefill", prefill / 1e6 / n);
+        row(out, "ms per image: decode", decode / 1e6 / n);
+        row(out, "JVM heap used MiB (max " + (rt.maxMemory() >> 20) + ")", heapMb);
+        out.flush();
+    }
+
+    private static void row(PrintWriter out, String name, double value) {
+        out.printf(Locale.ROOT, "| %s | %.2f |%n", name, value);
+    }
+
+    private static void row(PrintWriter out, String name, double a, double b) {
+        out.printf(Locale.ROOT, "| %s | %.1f (%.1f) |%n", name, a, b);
+    }
+
+    /** A deterministic picture with structure (gradients, a disc, noise) so the encoder sees varied patches. */
+    static RgbImage syntheticImage(int width, int height, int seed) {
+        byte[] px = new byte[width * height * 3];
+        SplittableRandom random = new SplittableRandom(seed);
+        int cx = width / 3 + seed * 7 % Math.max(1, width / 3), cy = height / 2, r2 = (Math.min(width, height) / 4) * (Math.min(width, height) / 4);
+        for (int y = 0; y < height; y++) {
+            for (int x = 0; x < width; x++) {
+                int i = (y * width + x) * 3;
+                boolean disc = (x - cx) * (x - cx) + (y - cy) * (y - cy) < r2;
+                px[i] = (byte) (disc ? 220 : 255 * x / width);
+                px[i + 1] = (byte) (disc ? 40 : 255 * y / height);
+                px[i + 2] = (byte) (96 + random.nextInt(64));
+            }
+        }
+        return new RgbImage(width, height, px);
+    }
+}

@@ -1,0 +1,46 @@
+package io.lfmcap.engine;
+
+import io.lfmcap.cpu.CpuBackend;
+import io.lfmcap.image.ImageDecoder;
+import io.lfmcap.image.ImageProcessor;
+import io.lfmcap.model.ModelConfig;
+import io.lfmcap.model.ModelPackage;
+import io.lfmcap.text.CaptionPrompt;
+import io.lfmcap.text.Tokenizer;
+
+/** Builds a {@link CaptionEngine} for a model on the device the options ask for. */
+public final class CaptionEngines {
+    private CaptionEngines() {}
+
+    /**
+     * An engine over {@code model}'s weights. The engine does not own the package: close the engine
+     * first, then the package.
+     *
+     * @throws IllegalStateException when the requested backend cannot run here
+     */
+    public static CaptionEngine open(ModelPackage model, EngineOptions options) {
+        ModelConfig config = model.config();
+        Tokenizer tokenizer = Tokenizer.fromJson(model.tokenizerJson(), model.name() + "/tokenizer.json");
+        try {
+            ModelBackend backend = backend(model, options);
+            ModelRequestPreparer preparer = new ModelRequestPreparer(
+                    new ImageDecoder(options.maxImagePixels(), ImageDecoder.DEFAULT_MAX_BYTES),
+                    new ImageProcessor(model.processor()),
+                    new CaptionPrompt(tokenizer, model.processor().useImageSpecialTokens()));
+            String description = model.name() + " on " + backend.device();
+            return new BatchingCaptionEngine(backend, preparer, ids -> tokenizer.decode(ids, true),
+                    config.imageTokenId(), config.text().eosTokenId(), Math.max(1, options.threads()),
+                    options.maxBatch(), options.maxSequenceTokens(), description, tokenizer);
+        } catch (RuntimeException e) {
+            tokenizer.close();
+            throw e;
+        }
+    }
+
+    private static ModelBackend backend(ModelPackage model, EngineOptions options) {
+        return switch (options.backend()) {
+            case CPU, AUTO -> CpuBackend.load(model.config(), model.weights(), options.threads());
+            case CUDA -> throw new IllegalStateException("the CUDA backend is not part of this build yet; use --backend cpu (or auto)");
+        };
+    }
+}

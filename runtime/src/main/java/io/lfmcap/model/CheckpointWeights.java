@@ -20,19 +20,44 @@ import java.util.TreeMap;
  * {@code model.safetensors.index.json} naming each tensor's shard. With an index, the index is
  * authoritative (as in transformers): every listed tensor must be in its shard, and tensors a shard
  * holds but the index does not list are not part of the model.
+ *
+ * <p>Tensors are named as in the published (hub) checkpoints. transformers 5.x's {@code save_pretrained}
+ * writes the SigLIP2 tower one level flatter ({@code model.vision_tower.encoder...} instead of
+ * {@code model.vision_tower.vision_model.encoder...}; its loader maps the hub names onto that), so such
+ * names are read under their hub name: both forms load.
  */
 public final class CheckpointWeights implements WeightStore {
     public static final String SINGLE_FILE = "model.safetensors";
     public static final String INDEX_FILE = "model.safetensors.index.json";
 
+    private static final String FLAT_VISION = "model.vision_tower.";
+    private static final String HUB_VISION = WeightSchema.VISION;
+
     private final Path dir;
     private final List<SafetensorsFile> files;
+    /** hub name -> the file holding it */
     private final Map<String, SafetensorsFile> owner;
+    /** hub name -> the name inside the file, where they differ */
+    private final Map<String, String> fileNames = new LinkedHashMap<>();
 
-    private CheckpointWeights(Path dir, List<SafetensorsFile> files, Map<String, SafetensorsFile> owner) {
+    private CheckpointWeights(Path dir, List<SafetensorsFile> files, Map<String, SafetensorsFile> byFileName) {
         this.dir = dir;
         this.files = files;
+        Map<String, SafetensorsFile> owner = new LinkedHashMap<>();
+        for (Map.Entry<String, SafetensorsFile> e : byFileName.entrySet()) {
+            String hub = hubName(e.getKey());
+            if (owner.put(hub, e.getValue()) != null)
+                throw new ModelFileException(dir + " holds tensor '" + hub + "' twice (under both the hub name and transformers 5's flat vision name)");
+            if (!hub.equals(e.getKey())) fileNames.put(hub, e.getKey());
+        }
         this.owner = Collections.unmodifiableMap(owner);
+    }
+
+    /** The published name of a tensor saved as {@code fileName}. */
+    static String hubName(String fileName) {
+        if (fileName.startsWith(FLAT_VISION) && !fileName.startsWith(HUB_VISION))
+            return HUB_VISION + fileName.substring(FLAT_VISION.length());
+        return fileName;
     }
 
     /** Opens the weights of the checkpoint folder {@code dir}. */
@@ -67,7 +92,7 @@ public final class CheckpointWeights implements WeightStore {
     public MappedTensor get(String name) {
         SafetensorsFile f = owner.get(name);
         if (f == null) throw new ModelFileException("the weights of " + dir + " have no tensor '" + name + "'");
-        return f.get(name);
+        return f.get(fileNames.getOrDefault(name, name));
     }
 
     @Override

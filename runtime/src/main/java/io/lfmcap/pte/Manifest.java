@@ -40,7 +40,7 @@ record Manifest(String family, String variant, String weightsFile, String weight
     static final String FORMAT = "lfmcap-pte";
     static final int FORMAT_VERSION = 1;
     /** A manifest larger than this is refused before it is read (LFM2-VL needs about 200 KB). */
-    static final int MAX_BYTES = 64 << 20;
+    static final int MAX_BYTES = 16 << 20;
     /** Stands for a SHA-256 not computed yet: same length, so the manifest's size is known up front. */
     static final String PENDING_SHA256 = "0".repeat(64);
 

@@ -37,7 +37,7 @@ import java.util.Set;
  */
 public final class PteModelPackage implements ModelPackage {
     private static final int MAX_CONFIG_BYTES = 16 << 20;
-    private static final int MAX_TOKENIZER_BYTES = 256 << 20;
+    private static final int MAX_TOKENIZER_BYTES = 64 << 20;
 
     private final PteFile pte;
     private final PtdFile ptd;

@@ -23,9 +23,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * An independent reader agrees with the writer: Debian's flatc (package flatbuffers-compiler)
- * decodes the exported flatbuffers to JSON with the schema copies shipped in the jar. Skipped where
- * flatc is not installed.
+ * Independent readers agree with the writer: Debian's flatc (package flatbuffers-compiler) decodes
+ * the exported flatbuffers to JSON with the schema copies shipped in the jar, and FlatBuffers' C++
+ * Verifier (package libflatbuffers-dev, what ExecuTorch runs with full verification) accepts them.
+ * Each test is skipped where its tools are not installed.
  */
 class FlatcJsonTest {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -99,14 +100,43 @@ class FlatcJsonTest {
         assertEquals(ft.get("named_data").size(), ft.get("segments").size());
     }
 
+    @Test
+    void flatbuffersCppVerifierAcceptsProgramAndWeightsFile() throws Exception {
+        assumeTrue(available("flatc", "--version") && available("g++", "--version")
+                && Files.exists(Path.of("/usr/include/flatbuffers/flatbuffers.h")),
+                "needs flatc, g++ and FlatBuffers headers (apt-get install flatbuffers-compiler g++ libflatbuffers-dev)");
+        for (String name : List.of("program.fbs", "flat_tensor.fbs", "scalar_type.fbs")) copySchema(name);
+        try (InputStream in = FlatcJsonTest.class.getResourceAsStream("verify_flatbuffer.cpp")) {
+            Files.write(tmp.resolve("verify_flatbuffer.cpp"), in.readAllBytes());
+        }
+        assertEquals(0, run(List.of("flatc", "--cpp", "-o", tmp.toString(), tmp.resolve("program.fbs").toString(),
+                tmp.resolve("flat_tensor.fbs").toString(), tmp.resolve("scalar_type.fbs").toString())));
+        assertEquals(0, run(List.of("g++", "-std=c++17", "-I", tmp.toString(), tmp.resolve("verify_flatbuffer.cpp").toString(),
+                "-o", tmp.resolve("verify").toString())));
+        Path external = TinyExports.pte(Variant.LFM2_VL, true);
+        for (Path file : List.of(TinyExports.pte(), external, external.resolveSibling("model.ptd"))) {
+            assertEquals(0, run(List.of(tmp.resolve("verify").toString(), file.toString())), file + " rejected by the C++ Verifier");
+        }
+    }
+
+    private void copySchema(String name) throws IOException {
+        try (InputStream in = PteExporter.class.getResourceAsStream(name)) {
+            Files.write(tmp.resolve(name), in.readAllBytes());
+        }
+    }
+
+    private static int run(List<String> command) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS), String.join(" ", command) + " hung");
+        if (p.exitValue() != 0) System.err.println(String.join(" ", command) + ":\n" + log);
+        return p.exitValue();
+    }
+
     /** Runs flatc on {@code buffer} with the jar's copy of {@code schema}; returns the parsed JSON. */
     private JsonNode flatc(String schema, byte[] buffer) throws IOException, InterruptedException {
-        assumeTrue(flatcAvailable(), "flatc not installed (apt-get install flatbuffers-compiler)");
-        for (String name : List.of(schema, "scalar_type.fbs")) {
-            try (InputStream in = PteExporter.class.getResourceAsStream(name)) {
-                Files.write(tmp.resolve(name), in.readAllBytes());
-            }
-        }
+        assumeTrue(available("flatc", "--version"), "flatc not installed (apt-get install flatbuffers-compiler)");
+        for (String name : List.of(schema, "scalar_type.fbs")) copySchema(name);
         Files.write(tmp.resolve("buffer.bin"), buffer);
         Process p = new ProcessBuilder("flatc", "--json", "--raw-binary", "--strict-json", "--defaults-json",
                 "-o", tmp.resolve("out").toString(), tmp.resolve(schema).toString(), "--", tmp.resolve("buffer.bin").toString())
@@ -117,11 +147,10 @@ class FlatcJsonTest {
         return JSON.readTree(tmp.resolve("out").resolve("buffer.json").toFile());
     }
 
-    private static boolean flatcAvailable() {
+    /** Whether {@code command} runs and succeeds (the tool is installed). */
+    private static boolean available(String... command) {
         try {
-            Process p = new ProcessBuilder("flatc", "--version").redirectErrorStream(true).start();
-            p.getInputStream().readAllBytes();
-            return p.waitFor(30, TimeUnit.SECONDS) && p.exitValue() == 0;
+            return run(List.of(command)) == 0;
         } catch (IOException | InterruptedException e) {
             return false;
         }

@@ -9,9 +9,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.lfmcap.model.CheckpointPackage;
+import io.lfmcap.model.DType;
 import io.lfmcap.model.MappedTensor;
 import io.lfmcap.model.ModelPackage;
 import io.lfmcap.model.ProcessorConfig;
+import io.lfmcap.model.SafetensorsWriter;
 import io.lfmcap.model.Tensor;
 import io.lfmcap.model.WeightStore;
 import io.lfmcap.model.tiny.TinyCheckpoint.Variant;
@@ -22,6 +24,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -58,6 +61,39 @@ class PteRoundTripTest {
             assertArrayEquals(ckpt.tokenizerJson(), pte.tokenizerJson());
             assertNotNull(ckpt.chatTemplate());
             assertEquals(ckpt.chatTemplate(), pte.chatTemplate());
+        }
+    }
+
+    @Test
+    void f32AndF16WeightsAreStoredAsPublishedNotConverted() throws IOException {
+        // The tiny checkpoint rewritten with F32 weights and one F16 tensor.
+        Path dir = tmp.resolve("mixed");
+        Path source = TinyExports.checkpoint(Variant.LFM2_5_VL);
+        Files.createDirectories(dir);
+        try (var files = Files.list(source)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                if (!f.getFileName().toString().equals("model.safetensors")) Files.copy(f, dir.resolve(f.getFileName()));
+            }
+        }
+        String f16 = "model.language_model.embedding_norm.weight";
+        try (CheckpointPackage ckpt = CheckpointPackage.open(source)) {
+            List<SafetensorsWriter.Entry> entries = new ArrayList<>();
+            for (String name : ckpt.weights().names()) {
+                entries.add(new SafetensorsWriter.Entry(name, name.equals(f16) ? DType.F16 : DType.F32, ckpt.weights().get(name).shape()));
+            }
+            try (SafetensorsWriter w = SafetensorsWriter.create(dir.resolve("model.safetensors"), entries, Map.of("format", "pt"))) {
+                for (SafetensorsWriter.Entry e : entries) w.writeFloats(ckpt.weights().get(e.name()).toFloats());
+            }
+        }
+        Path pte = tmp.resolve("mixed.pte");
+        PteExporter.export(dir, pte, false, ProgressListener.NONE);
+        try (CheckpointPackage ckpt = CheckpointPackage.open(dir); PteModelPackage p = PteModelPackage.open(pte)) {
+            assertEquals(DType.F16, p.weights().get(f16).dtype());
+            assertEquals(DType.F32, p.weights().get("model.language_model.embed_tokens.weight").dtype());
+            for (String name : ckpt.weights().names()) {
+                Tensor a = ckpt.weights().get(name);
+                assertEquals(a.rawBytes(0, (int) a.byteSize()), p.weights().get(name).rawBytes(0, (int) a.byteSize()), name);
+            }
         }
     }
 

@@ -24,7 +24,6 @@ public final class CpuBackend implements ModelBackend {
     /** System property overriding the default thread count. */
     public static final String THREADS_PROPERTY = "lfmcap.cpu.threads";
 
-    private final ModelConfig config;
     private final Parallel parallel;
     private final VisionEncoder vision;
     private final Projector projector;
@@ -32,8 +31,7 @@ public final class CpuBackend implements ModelBackend {
     private final long weightBytes;
     private boolean closed;
 
-    private CpuBackend(ModelConfig config, Parallel parallel, VisionEncoder vision, Projector projector, TextDecoder decoder, long weightBytes) {
-        this.config = config;
+    private CpuBackend(Parallel parallel, VisionEncoder vision, Projector projector, TextDecoder decoder, long weightBytes) {
         this.parallel = parallel;
         this.vision = vision;
         this.projector = projector;
@@ -53,7 +51,7 @@ public final class CpuBackend implements ModelBackend {
             VisionEncoder vision = new VisionEncoder(config, loader, parallel);
             Projector projector = new Projector(config, loader, parallel);
             TextDecoder decoder = new TextDecoder(config.text(), loader, parallel);
-            return new CpuBackend(config, parallel, vision, projector, decoder, loader.bytes());
+            return new CpuBackend(parallel, vision, projector, decoder, loader.bytes());
         } catch (RuntimeException | Error e) {
             parallel.close();
             throw e;
@@ -165,8 +163,6 @@ public final class CpuBackend implements ModelBackend {
 
     /** Bytes of weights held in memory (bf16 weights count 2 bytes per element, others 4). */
     public long weightBytes() { return weightBytes; }
-
-    public ModelConfig config() { return config; }
 
     @Override
     public void close() {

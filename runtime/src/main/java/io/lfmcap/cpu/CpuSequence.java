@@ -37,15 +37,6 @@ final class CpuSequence implements ModelBackend.SequenceState {
 
     void advance(int tokens) { position += tokens; }
 
-    /** Bytes held by the caches now (they grow with the sequence up to its capacity). */
-    long cacheBytes() {
-        if (isClosed()) return 0;
-        long bytes = 0;
-        for (KvCache c : caches) if (c != null) bytes += c.bytes();
-        for (float[] s : convStates) if (s != null) bytes += 4L * s.length;
-        return bytes;
-    }
-
     private CpuSequence open() {
         if (caches == null) throw new IllegalStateException("sequence is closed");
         return this;

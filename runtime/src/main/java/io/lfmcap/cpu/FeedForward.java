@@ -12,8 +12,6 @@ final class FeedForward {
         w2 = w.matrix(prefix + "w2.weight", hidden, ffn);
     }
 
-    int width() { return w1.rows; }
-
     /** {@code x += w2(silu(w1 normed) * w3 normed)}; gate and up are scratch {@code [rows, F]}. */
     void forward(Parallel parallel, int rows, float[] normed, float[] x, float[] gate, float[] up) {
         MatMul.multiply(parallel, normed, rows, w1, null, gate, false);

@@ -59,6 +59,4 @@ final class KvCache {
     PackedMatrix values(int head, int tokens) {
         return PackedMatrix.view(values, head * paddedHeadDim, P, kvHeads * paddedHeadDim, headDim, tokens);
     }
-
-    long bytes() { return 4L * (keys.length + values.length); }
 }

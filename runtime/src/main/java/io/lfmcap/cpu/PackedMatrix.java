@@ -13,7 +13,8 @@ import jdk.incubator.vector.VectorSpecies;
  * panel stores, for each column k, its {@code PANEL} row values side by side. The kernels then broadcast one
  * activation and FMA it into {@code PANEL} outputs per weight load, with no horizontal sums.
  *
- * <p>Element {@code (n, k)} lives at {@code offset + (n / PANEL) * panelStride + k * kStride + slot(n % PANEL)}.
+ * <p>Element {@code (n, k)} lives at {@code offset + (n / PANEL) * panelStride + k * kStride + slot(n % PANEL)},
+ * with {@code slot(j) = j} for fp32.
  * Weights use {@code kStride = PANEL}, {@code panelStride = cols * PANEL}; caches use other strides (see
  * {@link KvCache}). Storage is fp32 ({@link #f32}) or bf16 bits ({@link #bf16}, widened exactly inside the
  * kernel). A bf16 panel interleaves its two halves (slot(j) = 2j for j &lt; LANES, 2(j - LANES) + 1 after) so
@@ -53,17 +54,12 @@ final class PackedMatrix {
     /** Packs a row-major fp32 matrix {@code [rows, cols]} starting at {@code srcOff} with row stride {@code ld}. */
     static PackedMatrix packRows(float[] src, int srcOff, int ld, int rows, int cols) {
         float[] data = new float[panels(rows) * cols * PANEL];
-        packRowsInto(src, srcOff, ld, rows, cols, data);
-        return new PackedMatrix(rows, cols, data, null, 0, cols * PANEL, PANEL);
-    }
-
-    /** Packs row-major {@code src} into {@code dst} (at least {@code panels(rows) * cols * PANEL} long). */
-    static void packRowsInto(float[] src, int srcOff, int ld, int rows, int cols, float[] dst) {
         for (int n = 0; n < rows; n++) {
             int base = (n / PANEL) * cols * PANEL + n % PANEL;
             int s = srcOff + n * ld;
-            for (int k = 0; k < cols; k++) dst[base + k * PANEL] = src[s + k];
+            for (int k = 0; k < cols; k++) data[base + k * PANEL] = src[s + k];
         }
+        return new PackedMatrix(rows, cols, data, null, 0, cols * PANEL, PANEL);
     }
 
     /** Packs a row-major bf16 matrix given as bit patterns (tests and loading). */
@@ -83,7 +79,8 @@ final class PackedMatrix {
     static PackedMatrix load(Tensor t, int rows, int cols, Parallel parallel) {
         long needed = (long) panels(rows) * cols * PANEL;
         if (needed > Integer.MAX_VALUE - 8)
-            throw new IllegalArgumentException("tensor " + t.name() + " " + Tensor.shapeString(t.shape()) + " is too large for the CPU backend (2^31 elements)");
+            throw new IllegalArgumentException("tensor '" + t.name() + "' " + Tensor.shapeString(t.shape())
+                    + " is too large for the CPU backend (a Java array holds under 2^31 elements)");
         DType dtype = t.dtype();
         int bytes = dtype.bytes();
         float[] f32 = dtype == DType.BF16 ? null : new float[(int) needed];

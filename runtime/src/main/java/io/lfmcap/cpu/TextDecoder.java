@@ -40,7 +40,7 @@ final class TextDecoder {
             throw new IllegalArgumentException("text config lists " + config.attentionLayers().size() + " layer types for " + layers + " layers");
         this.eps = (float) config.normEps();
         embedding = w.matrix(PREFIX + "embed_tokens.weight", config.vocabSize(), hidden);
-        lmHead = config.tieWordEmbeddings() || !w.contains("lm_head.weight") ? embedding : w.matrix("lm_head.weight", config.vocabSize(), hidden);
+        lmHead = config.tieWordEmbeddings() ? embedding : w.matrix("lm_head.weight", config.vocabSize(), hidden);
         operatorNorms = new float[layers][];
         ffnNorms = new float[layers][];
         convs = new ShortConvLayer[layers];

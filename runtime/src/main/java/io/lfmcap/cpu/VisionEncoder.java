@@ -47,8 +47,6 @@ final class VisionEncoder {
         attentionScale = (float) Math.pow(this.config.headDim(), -0.5);
     }
 
-    int hiddenSize() { return config.hiddenSize(); }
-
     /** {@code last_hidden_state} rows of the view's real patches: {@code [gridH * gridW, D]}. */
     float[] forward(PatchGrid view) {
         if (view.patchDim() != config.patchDim())

@@ -37,8 +37,6 @@ final class WeightLoader {
         return present ? floats(name, shape) : null;
     }
 
-    boolean contains(String name) { return store.contains(name); }
-
     /** Bytes of everything loaded so far. */
     long bytes() { return bytes; }
 

@@ -61,7 +61,7 @@ class MatMulTest {
         int k = 37;
         float[] w = TinyModel.uniform(rnd, n * k, 1);
         PackedMatrix pw = PackedMatrix.packRows(w, 0, k, n, k);
-        for (int m : new int[] {1, 2, 5, 6, 7, 13}) {
+        for (int m : new int[] {1, 2, 3, 4, 5, 6, 7, 13}) {
             float[] a = TinyModel.uniform(rnd, m * k, 1);
             float[] c = new float[m * n];
             MatMul.multiply(parallel, a, m, pw, null, c, false);
@@ -126,11 +126,13 @@ class MatMulTest {
         float[] w = TinyModel.uniform(rnd, n * k, 1);
         float[] a = TinyModel.uniform(rnd, m * k, 1);
         PackedMatrix pw = PackedMatrix.packBf16Rows(bf16Bits(w), n, k);
-        float[] together = new float[m * n];
-        MatMul.multiply(parallel, a, m, pw, null, together, false);
         float[] alone = new float[m * n];
         for (int r = 0; r < m; r++)
             MatMul.multiplyPanels(a, r * k, k, 1, k, pw, null, alone, r * n, n, false, 0, pw.panels());
-        assertArrayEquals(alone, together);
+        for (int rows = 2; rows <= m; rows++) {
+            float[] together = new float[rows * n];
+            MatMul.multiply(parallel, a, rows, pw, null, together, false);
+            assertArrayEquals(java.util.Arrays.copyOf(alone, rows * n), together, rows + " rows together");
+        }
     }
 }

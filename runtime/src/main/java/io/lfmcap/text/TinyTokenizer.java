@@ -54,6 +54,25 @@ public final class TinyTokenizer {
         return Built.JSON.clone();
     }
 
+    /**
+     * The tiny tokenizer with its vocabulary padded to {@code vocabSize} ids by plain BPE entries
+     * {@code <|unused_ID|>} that no merge produces: for random checkpoints with a real model's vocabulary
+     * (65,536), so that every id the model can emit decodes.
+     */
+    public static byte[] tokenizerJson(int vocabSize) {
+        if (vocabSize < VOCAB_SIZE) throw new IllegalArgumentException("vocab size " + vocabSize + " is below the tiny tokenizer's " + VOCAB_SIZE);
+        if (vocabSize == VOCAB_SIZE) return tokenizerJson();
+        try {
+            com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+            com.fasterxml.jackson.databind.node.ObjectNode root = (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(Built.JSON);
+            com.fasterxml.jackson.databind.node.ObjectNode vocab = (com.fasterxml.jackson.databind.node.ObjectNode) root.get("model").get("vocab");
+            for (int id = VOCAB_SIZE; id < vocabSize; id++) vocab.put("<|unused_" + id + "|>", id);
+            return json.writeValueAsBytes(root);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot pad the tiny tokenizer to " + vocabSize, e);
+        }
+    }
+
     /** Special token texts by id, 0..500. */
     static List<String> specialTokens() {
         String[] byId = new String[SPECIAL_TOKENS];

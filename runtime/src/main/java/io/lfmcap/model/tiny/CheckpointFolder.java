@@ -54,7 +54,7 @@ final class CheckpointFolder {
 
     /** Tokenizer, tokenizer_config.json, chat template and generation config. */
     void writeTextFiles(ModelConfig cfg) {
-        TinyTokenizer.writeTokenizerJson(dir.resolve(CheckpointPackage.TOKENIZER));
+        writeBytes(CheckpointPackage.TOKENIZER, TinyTokenizer.tokenizerJson(cfg.text().vocabSize()));
         ObjectNode tokenizerConfig = JSON.createObjectNode();
         tokenizerConfig.put("tokenizer_class", "PreTrainedTokenizerFast");
         tokenizerConfig.put("bos_token", "<|startoftext|>");
@@ -136,8 +136,12 @@ final class CheckpointFolder {
     }
 
     private void writeText(String name, String text) {
+        writeBytes(name, text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private void writeBytes(String name, byte[] bytes) {
         try {
-            Files.writeString(dir.resolve(name), text, StandardCharsets.UTF_8);
+            Files.write(dir.resolve(name), bytes);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + dir.resolve(name) + ": " + e.getMessage(), e);
         }

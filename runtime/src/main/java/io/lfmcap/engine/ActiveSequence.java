@@ -33,11 +33,26 @@ final class ActiveSequence {
     int lastToken() { return lastToken; }
 
     /**
-     * Samples the next token from {@code logits}; returns the finish reason when the sequence is done
-     * (end-of-sequence chosen, or max new tokens reached), else null.
+     * How the backend should choose this sequence's next token: greedy where the logits are when the request
+     * is plain greedy (no repetition penalty), with end-of-sequence banned when suppressed; else on the host.
      */
-    FinishReason accept(float[] logits) {
-        int token = sampler.next(logits);
+    ModelBackend.Pick pick() {
+        SamplingParams p = prepared.request().sampling();
+        if (!p.greedy() || p.repetitionPenalty() != 1.0) return ModelBackend.Pick.HOST;
+        return ModelBackend.Pick.greedy(prepared.request().suppressEos() ? eosTokenId : -1);
+    }
+
+    /** Takes a pass's outcome for this sequence: its greedy token, or its logits to sample from. */
+    FinishReason accept(ModelBackend.PassResult result, int i) {
+        float[] logits = result.logits()[i];
+        return accept(logits != null ? sampler.next(logits) : result.tokens()[i]);
+    }
+
+    /**
+     * Records the next token; returns the finish reason when the sequence is done (end-of-sequence chosen,
+     * or max new tokens reached), else null.
+     */
+    private FinishReason accept(int token) {
         if (token == eosTokenId && !prepared.request().suppressEos()) return FinishReason.STOP;
         if (count == generated.length) generated = Arrays.copyOf(generated, count * 2);
         generated[count++] = token;

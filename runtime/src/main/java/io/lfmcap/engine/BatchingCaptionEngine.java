@@ -17,13 +17,14 @@ import java.util.function.Function;
  * <pre>
  * submit (any thread) --> preprocessing pool: decode, tile, patchify, prompt ids --> ready queue
  * worker thread (owns the backend):
- *   admit   while fewer than maxBatch are active: vision encoder + projector, merge image rows into
- *           the prompt embeddings (HF masked_scatter at image_token_id), prefill, first token
+ *   admit   the ready requests that fit (maxBatch, the backend's cache budget), together: vision encoder +
+ *           projector, merge image rows into the prompt embeddings (HF masked_scatter at image_token_id),
+ *           prefill, first token (ModelBackend.prefill over the batch)
  *   step    one decode step for every active sequence together, sample each
  *   retire  sequences that chose end-of-sequence or reached max new tokens complete their future
  * </pre>
- * A request that fails (bad image, engine error during its prefill) completes exceptionally and the
- * others go on; a failed decode step fails the sequences in that step only. Closing the engine closes
+ * A request that fails (bad image, engine error during its prefill: a failed batched prefill is retried
+ * request by request) completes exceptionally and the others go on; a failed decode step fails the sequences in that step only. Closing the engine closes
  * the backend, then {@code resources} (the tokenizer).
  */
 final class BatchingCaptionEngine implements CaptionEngine {
@@ -116,13 +117,13 @@ final class BatchingCaptionEngine implements CaptionEngine {
         List<ActiveSequence> active = new ArrayList<>();
         try {
             while (!closed) {
+                Admission first = null;
                 if (active.isEmpty()) {
-                    Admission first = ready.poll(100, TimeUnit.MILLISECONDS);
+                    first = ready.poll(100, TimeUnit.MILLISECONDS);
                     if (first == null) continue;
-                    admit(first, active);
                 }
-                Admission next;
-                while (active.size() < maxBatch && (next = ready.poll()) != null) admit(next, active);
+                List<Starting> starting = collect(first, active.size());
+                if (!starting.isEmpty()) admit(starting, active);
                 if (!active.isEmpty()) step(active);
             }
         } catch (InterruptedException e) {
@@ -135,67 +136,108 @@ final class BatchingCaptionEngine implements CaptionEngine {
         }
     }
 
-    /** Vision, merge, prefill and the first token of one request. */
-    private void admit(Admission a, List<ActiveSequence> active) {
-        PreparedRequest p = a.prepared();
-        CaptionRequest r = p.request();
-        long start = System.nanoTime();
-        ModelBackend.SequenceState state = null;
+    /** An admitted request with its fresh decoder state, before prefill. */
+    private record Starting(Admission admission, ModelBackend.SequenceState state) {}
+
+    /**
+     * Takes {@code first} (when the engine is idle) and then ready requests while the batch has room and the
+     * backend's cache budget allows, creating each one's sequence. A request whose sequence cannot be created
+     * fails alone.
+     */
+    private List<Starting> collect(Admission first, int activeCount) {
+        List<Starting> starting = new ArrayList<>();
+        Admission a = first;
+        while (true) {
+            if (a == null) {
+                if (activeCount + starting.size() >= maxBatch) break;
+                Admission next = ready.peek();
+                if (next == null || !backend.canAllocate(sequenceLength(next.prepared()))) break;
+                a = ready.poll();
+            }
+            starting.addAll(start(a));
+            a = null;
+        }
+        return starting;
+    }
+
+    /** The request with a fresh sequence, or nothing when the sequence cannot be created (the request then fails). */
+    private List<Starting> start(Admission a) {
         try {
-            float[] image = backend.encodeImage(p.views());
-            long visionDone = System.nanoTime();
-            int[] ids = p.promptIds();
-            float[] embeddings = mergeImageRows(r.id(), ids, backend.embedTokens(ids), image);
-            state = backend.newSequence(ids.length + r.maxNewTokens());
-            float[] logits = backend.prefill(state, embeddings, ids.length);
-            TokenSampler sampler = new TokenSampler(r.sampling(), backend.vocabSize(), ids, eosTokenId, r.suppressEos());
-            long queued = start - p.submittedNanos() - p.preprocessNanos();
-            ActiveSequence s = new ActiveSequence(p, a.future(), state, sampler, eosTokenId, Math.max(0, queued));
-            s.visionNanos = visionDone - start;
-            s.prefillNanos = System.nanoTime() - visionDone;
-            FinishReason done = s.accept(logits);
-            if (done != null) retire(s, done);
-            else active.add(s);
-        } catch (CaptionException e) {
-            if (state != null) state.close();
-            a.future().completeExceptionally(e);
+            return List.of(new Starting(a, backend.newSequence(sequenceLength(a.prepared()))));
         } catch (RuntimeException | OutOfMemoryError e) {
-            if (state != null) state.close();
-            a.future().completeExceptionally(new CaptionException(ErrorClass.ENGINE_ERROR, r.id(), "prefill failed: " + e, e));
+            a.future().completeExceptionally(new CaptionException(ErrorClass.ENGINE_ERROR, a.prepared().request().id(),
+                    "could not start the sequence: " + e, e));
+            return List.of();
         }
     }
 
-    /** HF Lfm2VlModel: inputs_embeds.masked_scatter(input_ids == image_token_id, image_features), rows in order. */
-    private float[] mergeImageRows(String id, int[] ids, float[] embeddings, float[] image) {
-        int hidden = backend.hiddenSize();
-        int rows = image.length / hidden;
-        int row = 0;
-        for (int i = 0; i < ids.length; i++) {
-            if (ids[i] != imageTokenId) continue;
-            if (row == rows) break;
-            System.arraycopy(image, row * hidden, embeddings, i * hidden, hidden);
-            row++;
+    private static int sequenceLength(PreparedRequest p) { return p.promptIds().length + p.request().maxNewTokens(); }
+
+    /**
+     * Vision, merge, prefill and the first token of several requests in one backend call. If that call fails,
+     * each request is retried alone so that only the one at fault fails.
+     */
+    private void admit(List<Starting> starting, List<ActiveSequence> active) {
+        int n = starting.size();
+        List<ModelBackend.SequenceState> states = new ArrayList<>(n);
+        List<ModelBackend.Prompt> prompts = new ArrayList<>(n);
+        List<ModelBackend.Pick> picks = new ArrayList<>(n);
+        List<ActiveSequence> sequences = new ArrayList<>(n);
+        long start = System.nanoTime();
+        for (Starting st : starting) {
+            PreparedRequest p = st.admission().prepared();
+            CaptionRequest r = p.request();
+            TokenSampler sampler = new TokenSampler(r.sampling(), backend.vocabSize(), p.promptIds(), eosTokenId, r.suppressEos());
+            long queued = start - p.submittedNanos() - p.preprocessNanos();
+            ActiveSequence s = new ActiveSequence(p, st.admission().future(), st.state(), sampler, eosTokenId, Math.max(0, queued));
+            sequences.add(s);
+            states.add(st.state());
+            prompts.add(new ModelBackend.Prompt(p.promptIds(), p.views()));
+            picks.add(s.pick());
         }
-        int placeholders = 0;
-        for (int t : ids) if (t == imageTokenId) placeholders++;
-        if (placeholders != rows)
-            throw new CaptionException(ErrorClass.ENGINE_ERROR, id, "prompt has " + placeholders + " image tokens but the vision encoder produced " + rows + " feature rows");
-        return embeddings;
+        ModelBackend.PassResult result;
+        try {
+            result = backend.prefill(states, prompts, imageTokenId, picks);
+        } catch (RuntimeException | OutOfMemoryError e) {
+            for (ModelBackend.SequenceState state : states) state.close();
+            if (n == 1) {
+                Admission a = starting.get(0).admission();
+                a.future().completeExceptionally(e instanceof CaptionException c ? c
+                        : new CaptionException(ErrorClass.ENGINE_ERROR, a.prepared().request().id(), "prefill failed: " + e, e));
+                return;
+            }
+            for (Starting st : starting) {
+                List<Starting> alone = start(st.admission());
+                if (!alone.isEmpty()) admit(alone, active);
+            }
+            return;
+        }
+        long elapsed = System.nanoTime() - start;
+        for (int i = 0; i < n; i++) {
+            ActiveSequence s = sequences.get(i);
+            s.visionNanos = result.visionNanos() / n;
+            s.prefillNanos = Math.max(0, elapsed - result.visionNanos()) / n;
+            FinishReason done = s.accept(result, i);
+            if (done != null) retire(s, done);
+            else active.add(s);
+        }
     }
 
     /** One decode step for all active sequences. */
     private void step(List<ActiveSequence> active) {
         int n = active.size();
         List<ModelBackend.SequenceState> states = new ArrayList<>(n);
+        List<ModelBackend.Pick> picks = new ArrayList<>(n);
         int[] tokens = new int[n];
         for (int i = 0; i < n; i++) {
             states.add(active.get(i).state);
+            picks.add(active.get(i).pick());
             tokens[i] = active.get(i).lastToken();
         }
         long start = System.nanoTime();
-        float[][] logits;
+        ModelBackend.PassResult result;
         try {
-            logits = backend.decode(states, tokens);
+            result = backend.decode(states, tokens, picks);
         } catch (RuntimeException | OutOfMemoryError e) {
             for (ActiveSequence s : active) {
                 s.state.close();
@@ -209,7 +251,7 @@ final class BatchingCaptionEngine implements CaptionEngine {
         for (int i = 0; i < n; i++) {
             ActiveSequence s = active.get(i);
             s.decodeNanos += elapsed;
-            FinishReason done = s.accept(logits[i]);
+            FinishReason done = s.accept(result, i);
             if (done != null) retire(s, done);
             else still.add(s);
         }

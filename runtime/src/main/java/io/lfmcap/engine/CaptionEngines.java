@@ -1,6 +1,9 @@
 package io.lfmcap.engine;
 
 import io.lfmcap.cpu.CpuBackend;
+import io.lfmcap.cuda.CudaBackend;
+import io.lfmcap.cuda.CudaDevices;
+import io.lfmcap.cuda.CudaOptions;
 import io.lfmcap.image.ImageDecoder;
 import io.lfmcap.image.ImageProcessor;
 import io.lfmcap.model.ModelConfig;
@@ -37,10 +40,27 @@ public final class CaptionEngines {
         }
     }
 
+    /** CPU, CUDA, or (AUTO) CUDA when device {@code deviceIndex} is usable, else the CPU. */
     private static ModelBackend backend(ModelPackage model, EngineOptions options) {
         return switch (options.backend()) {
-            case CPU, AUTO -> CpuBackend.load(model.config(), model.weights(), options.threads());
-            case CUDA -> throw new IllegalStateException("the CUDA backend is not part of this build yet; use --backend cpu (or auto)");
+            case CPU -> CpuBackend.load(model.config(), model.weights(), options.threads());
+            case CUDA -> {
+                if (!CudaDevices.usable(options.deviceIndex()))
+                    throw new IllegalStateException("the CUDA backend cannot run here: " + cudaProblem(options.deviceIndex())
+                            + "; use --backend cpu (or auto)");
+                yield cuda(model, options);
+            }
+            case AUTO -> CudaDevices.usable(options.deviceIndex()) ? cuda(model, options)
+                    : CpuBackend.load(model.config(), model.weights(), options.threads());
         };
+    }
+
+    private static ModelBackend cuda(ModelPackage model, EngineOptions options) {
+        return CudaBackend.load(model.config(), model.weights(), options.deviceIndex(), CudaOptions.forEngine(options));
+    }
+
+    private static String cudaProblem(int deviceIndex) {
+        String reason = CudaDevices.unavailableReason();
+        return reason != null ? reason : "device " + deviceIndex + " does not exist (" + CudaDevices.count() + " visible)";
     }
 }

@@ -40,8 +40,87 @@ public interface ModelBackend extends AutoCloseable {
     /** Human-readable device, e.g. "cpu (2 threads)". */
     String device();
 
+    /**
+     * Whether a sequence of {@code maxTokens} positions can be created now without exceeding the
+     * backend's fixed cache budget; the engine admits no more requests while this is false and others
+     * are running. Backends without such a budget always say yes.
+     */
+    default boolean canAllocate(int maxTokens) { return true; }
+
+    /**
+     * Vision, embedding merge and prefill of several new sequences in one call, then the choice of each
+     * one's first token. The default runs {@link #encodeImage}, {@link #embedTokens}, the image-row merge
+     * (HF {@code masked_scatter} at {@code imageTokenId}) and {@link #prefill(SequenceState, float[], int)}
+     * per sequence; a device backend overrides it to batch the vision encoder over all views, keep the
+     * embeddings on the device and run one packed prefill.
+     *
+     * @throws IllegalArgumentException when a prompt's placeholder count differs from its views' tokens
+     */
+    default PassResult prefill(List<SequenceState> sequences, List<Prompt> prompts, int imageTokenId, List<Pick> picks) {
+        int n = sequences.size();
+        if (prompts.size() != n || picks.size() != n)
+            throw new IllegalArgumentException(n + " sequences, " + prompts.size() + " prompts and " + picks.size() + " picks");
+        int[] tokens = new int[n];
+        float[][] logits = new float[n][];
+        long visionNanos = 0;
+        for (int i = 0; i < n; i++) {
+            Prompt p = prompts.get(i);
+            long start = System.nanoTime();
+            float[] image = encodeImage(p.views());
+            visionNanos += System.nanoTime() - start;
+            float[] embeddings = ImageRows.merge(p.ids(), embedTokens(p.ids()), image, hiddenSize(), imageTokenId);
+            picks.get(i).apply(prefill(sequences.get(i), embeddings, p.ids().length), i, tokens, logits);
+        }
+        return new PassResult(tokens, logits, visionNanos);
+    }
+
+    /**
+     * One decode step like {@link #decode(List, int[])}, with each sequence's next token chosen as its
+     * {@link Pick} says (greedy picks may be made on the device, so that only token ids leave it).
+     */
+    default PassResult decode(List<SequenceState> sequences, int[] tokens, List<Pick> picks) {
+        if (picks.size() != sequences.size())
+            throw new IllegalArgumentException(sequences.size() + " sequences but " + picks.size() + " picks");
+        float[][] all = decode(sequences, tokens);
+        int[] next = new int[all.length];
+        float[][] logits = new float[all.length][];
+        for (int i = 0; i < all.length; i++) picks.get(i).apply(all[i], i, next, logits);
+        return new PassResult(next, logits, 0);
+    }
+
     @Override
     void close();
+
+    /** A new sequence's prompt: token ids with image placeholders, and the views whose features fill them, in order. */
+    record Prompt(int[] ids, List<PatchGrid> views) {}
+
+    /**
+     * How a sequence's next token is chosen after a pass: on the host from its logits ({@link #HOST}), or
+     * greedily (argmax, lowest id on ties as {@code torch.argmax}, never {@code bannedToken}; -1 bans
+     * nothing) wherever the logits are.
+     */
+    record Pick(boolean greedy, int bannedToken) {
+        public static final Pick HOST = new Pick(false, -1);
+
+        public static Pick greedy(int bannedToken) { return new Pick(true, bannedToken); }
+
+        /** Stores sequence {@code i}'s outcome from its logits: a token (greedy, logits dropped) or the logits (token -1). */
+        void apply(float[] rowLogits, int i, int[] tokens, float[][] logits) {
+            if (greedy) {
+                if (bannedToken >= 0 && bannedToken < rowLogits.length) rowLogits[bannedToken] = Float.NEGATIVE_INFINITY;
+                tokens[i] = TokenSampler.argmax(rowLogits);
+            } else {
+                tokens[i] = -1;
+                logits[i] = rowLogits;
+            }
+        }
+    }
+
+    /**
+     * Per sequence of a pass: the chosen token where its pick was greedy, else -1 and its last position's
+     * logits; and the time the pass spent in the vision encoder.
+     */
+    record PassResult(int[] tokens, float[][] logits, long visionNanos) {}
 
     /** Per-sequence decoder state: position and caches. Closing frees them. */
     interface SequenceState extends AutoCloseable {

@@ -1,0 +1,507 @@
+package io.lfmcap.cuda;
+
+import io.lfmcap.engine.ModelBackend;
+import io.lfmcap.image.PatchGrid;
+import io.lfmcap.model.ModelConfig;
+import io.lfmcap.model.WeightStore;
+import java.nio.ByteBuffer;
+import java.nio.FloatBuffer;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.Callable;
+
+/**
+ * LFM2-VL on one CUDA device through JavaCPP: bf16 weights uploaded once per process per GPU, bf16
+ * activations with fp32 accumulation, fp32 residual streams, softmax and norm statistics; cuBLAS/cuBLASLt
+ * GEMMs and NVRTC-compiled kernels (kernels.cu). The CPU backend ({@code io.lfmcap.cpu.CpuBackend}) is its
+ * oracle in tests.
+ * <pre>
+ *   load:    device context, kernels (NVRTC, disk-cached), weights, workspaces, then a KV cache from what
+ *            memory is left (CudaOptions) -- no device allocation after this
+ *   prefill: prompts packed into passes; every view of a pass through the vision tower together
+ *            (VisionTower), image features scattered into the prompt rows on the device (embed_rows),
+ *            one packed decoder pass (TextDecoder), first tokens by device argmax or logits to the host
+ *   decode:  one row per sequence, one pass, argmax on the device: only token ids cross PCIe
+ * </pre>
+ * All device work runs on one worker thread ({@link GpuWorker}) that owns the stream, handles and buffers;
+ * any number of threads may call. A CUDA error surfaces as a {@link CudaException} naming the operation; an
+ * error that leaves the device context unusable marks the backend broken, and every later call says so.
+ */
+public final class CudaBackend implements ModelBackend {
+    private static final int PASS_ARRAY_INTS = 4 << 20;
+
+    private final ModelConfig config;
+    private final CudaOptions options;
+    private final GpuWorker worker;
+    private GpuContext ctx;
+    private DeviceWeights weights;
+    private VisionTower vision;
+    private TextDecoder decoder;
+    private KvCachePool pool;
+    private PassUpload up;
+    private PinnedBuffer transfer;
+    private String device;
+    private volatile String broken;
+    private volatile boolean closed;
+
+    private CudaBackend(ModelConfig config, CudaOptions options, GpuWorker worker) {
+        this.config = config;
+        this.options = options;
+        this.worker = worker;
+    }
+
+    /**
+     * Loads {@code weights} onto CUDA device {@code deviceIndex} and sizes every buffer. The store must stay
+     * open only during this call.
+     *
+     * @throws IllegalArgumentException when the device does not exist or the weights do not match the config
+     * @throws CudaException            when CUDA fails (the message names the operation)
+     * @throws IllegalStateException    when the device has too little memory for the options
+     */
+    public static CudaBackend load(ModelConfig config, WeightStore weights, int deviceIndex, CudaOptions options) {
+        GpuWorker worker = new GpuWorker("lfmcap-gpu-" + deviceIndex);
+        CudaBackend b = new CudaBackend(config, options, worker);
+        try {
+            worker.call(() -> {
+                b.open(weights, deviceIndex);
+                return null;
+            });
+            return b;
+        } catch (RuntimeException | Error e) {
+            try {
+                worker.call(() -> {
+                    b.release();
+                    return null;
+                });
+            } catch (RuntimeException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            worker.close();
+            throw e;
+        }
+    }
+
+    /** Runs on the worker: context, weights, workspaces, KV cache, in that order. */
+    private void open(WeightStore store, int deviceIndex) {
+        ctx = GpuContext.open(deviceIndex, options);
+        weights = DeviceWeights.acquire(ctx, config, store);
+        int maxRows = Math.max(options.maxPrefillTokens(), KvCachePool.pagesFor(options.maxSequenceTokens()) * KvCachePool.PAGE_TOKENS);
+        int maxSequences = options.maxSequences();
+        int visionPatches = Math.min(options.maxVisionPatches(), maxRows * config.downsampleFactor() * config.downsampleFactor());
+        vision = new VisionTower(ctx, config, weights.vision, visionPatches, options.simpleAttention());
+        up = new PassUpload(ctx, PASS_ARRAY_INTS);
+        long vocabBytes = 4L * config.text().vocabSize();
+        transfer = new PinnedBuffer("transfers", Math.max(16L << 20, (vocabBytes + 4) * maxSequences + 4096));
+        var text = config.text();
+        long[] memory = GpuContext.memoryInfo();
+        long decoderBytes = TextDecoder.workspaceBytes(text, maxRows, maxSequences);
+        long pageBytes = KvCachePool.pageBytes(text);
+        long room = (long) (memory[0] * options.memoryFraction()) - decoderBytes - KvCachePool.bytes(text, maxSequences, 0, options.maxSequenceTokens());
+        long wanted = options.kvCacheTokens() > 0 ? KvCachePool.pagesFor((int) Math.min(Integer.MAX_VALUE, options.kvCacheTokens()))
+                : (long) maxSequences * KvCachePool.pagesFor(options.maxSequenceTokens());
+        long pages = Math.min(wanted, Math.max(0, room / pageBytes));
+        int perSequence = KvCachePool.pagesFor(options.maxSequenceTokens());
+        if (pages < perSequence)
+            throw new IllegalStateException(String.format(Locale.ROOT, "device %d has %s free after the weights and workspaces: not enough for a KV cache"
+                    + " of one %d-token sequence (%s); lower maxSequenceTokens, maxPrefillTokens or maxVisionPatches",
+                    deviceIndex, Cuda.mib(Math.max(0, room)), options.maxSequenceTokens(), Cuda.mib(perSequence * pageBytes)));
+        pool = new KvCachePool(ctx, text, maxSequences, (int) pages, options.maxSequenceTokens());
+        decoder = new TextDecoder(ctx, text, weights.text, pool, maxRows, maxSequences, options.simpleAttention());
+        device = String.format(Locale.ROOT, "cuda:%d (%s, sm_%d%d; weights %s, KV cache %d tokens)", deviceIndex, ctx.name,
+                ctx.ccMajor, ctx.ccMinor, Cuda.mib(weights.bytes()), pages * KvCachePool.PAGE_TOKENS);
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // ModelBackend
+    // ------------------------------------------------------------------------------------------------
+
+    @Override
+    public float[] encodeImage(List<PatchGrid> views) {
+        for (PatchGrid v : views) vision.validate(v);
+        return onGpu("vision encoder", () -> {
+            int hidden = hiddenSize();
+            int total = 0;
+            for (PatchGrid v : views) total += vision.tokens(v);
+            float[] out = new float[total * hidden];
+            int row = 0;
+            for (List<PatchGrid> chunk : visionChunks(views)) {
+                up.reset();
+                vision.encode(chunk, up, decoder.imageFeatures());
+                int tokens = 0;
+                for (PatchGrid v : chunk) tokens += vision.tokens(v);
+                download(decoder.imageFeatures(), out, row * hidden, tokens * hidden);
+                row += tokens;
+            }
+            return out;
+        });
+    }
+
+    @Override
+    public float[] embedTokens(int[] ids) {
+        checkIds(ids);
+        return onGpu("token embedding", () -> {
+            int hidden = hiddenSize();
+            float[] out = new float[ids.length * hidden];
+            for (int first = 0; first < ids.length; first += decoder.maxRows()) {
+                int n = Math.min(decoder.maxRows(), ids.length - first);
+                int[] gather = new int[n];
+                for (int i = 0; i < n; i++) gather[i] = -ids[first + i] - 1;
+                up.reset();
+                long dGather = up.ints(gather);
+                up.send();
+                decoder.embed(dGather, n);
+                download(decoder.input(), out, first * hidden, n * hidden);
+            }
+            return out;
+        });
+    }
+
+    @Override
+    public boolean canAllocate(int maxTokens) {
+        KvCachePool p = pool;
+        return p != null && broken == null && p.canAllocate(maxTokens);
+    }
+
+    @Override
+    public SequenceState newSequence(int maxTokens) {
+        return onGpu("sequence allocation", () -> pool.allocate(maxTokens));
+    }
+
+    @Override
+    public float[] prefill(SequenceState sequence, float[] embeddings, int length) {
+        CudaSequence s = own(sequence);
+        int hidden = hiddenSize();
+        if (length < 1) throw new IllegalArgumentException("prefill needs at least 1 token, got " + length);
+        if ((long) length * hidden > embeddings.length)
+            throw new IllegalArgumentException("prefill of " + length + " tokens needs " + (long) length * hidden + " embedding values, got " + embeddings.length);
+        checkRoom(s, length);
+        return onGpu("prefill", () -> {
+            upload(embeddings, length * hidden, decoder.input());
+            up.reset();
+            decoder.forward(List.of(new TextDecoder.Segment(s, length)), up);
+            float[][] logits = new float[1][];
+            choose(List.of(Pick.HOST), new int[1], logits);
+            return logits[0];
+        });
+    }
+
+    @Override
+    public float[][] decode(List<SequenceState> sequences, int[] tokens) {
+        List<Pick> host = Collections.nCopies(sequences.size(), Pick.HOST);
+        return decode(sequences, tokens, host).logits();
+    }
+
+    @Override
+    public PassResult decode(List<SequenceState> sequences, int[] tokens, List<Pick> picks) {
+        int n = sequences.size();
+        if (tokens.length != n || picks.size() != n)
+            throw new IllegalArgumentException(n + " sequences, " + tokens.length + " tokens and " + picks.size() + " picks");
+        if (n == 0) return new PassResult(new int[0], new float[0][], 0);
+        List<TextDecoder.Segment> segments = segments(sequences, 1);
+        checkIds(tokens);
+        return onGpu("decode step", () -> {
+            up.reset();
+            int[] gather = new int[n];
+            for (int i = 0; i < n; i++) gather[i] = -tokens[i] - 1;
+            long dGather = up.ints(gather);
+            up.send();
+            decoder.embed(dGather, n);
+            decoder.forward(segments, up);
+            int[] next = new int[n];
+            float[][] logits = new float[n][];
+            choose(picks, next, logits);
+            return new PassResult(next, logits, 0);
+        });
+    }
+
+    /**
+     * Vision for every view of every prompt, the image-row merge and one packed prefill per group of prompts
+     * that fits a pass ({@link CudaOptions#maxPrefillTokens()} rows), all on the device.
+     */
+    @Override
+    public PassResult prefill(List<SequenceState> sequences, List<Prompt> prompts, int imageTokenId, List<Pick> picks) {
+        int n = sequences.size();
+        if (prompts.size() != n || picks.size() != n)
+            throw new IllegalArgumentException(n + " sequences, " + prompts.size() + " prompts and " + picks.size() + " picks");
+        List<CudaSequence> seqs = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            Prompt p = prompts.get(i);
+            CudaSequence s = own(sequences.get(i));
+            if (p.ids().length < 1) throw new IllegalArgumentException("prompt " + i + " is empty");
+            checkIds(p.ids());
+            checkRoom(s, p.ids().length);
+            int placeholders = 0, imageRows = 0;
+            for (int id : p.ids()) if (id == imageTokenId) placeholders++;
+            for (PatchGrid v : p.views()) {
+                vision.validate(v);
+                imageRows += vision.tokens(v);
+            }
+            if (placeholders != imageRows)
+                throw new IllegalArgumentException("prompt " + i + " has " + placeholders + " image tokens but its views give " + imageRows + " feature rows");
+            seqs.add(s);
+        }
+        segments(sequences, 0); // rejects a sequence given twice
+        return onGpu("prefill", () -> {
+            int[] tokens = new int[n];
+            float[][] logits = new float[n][];
+            long visionNanos = 0;
+            int first = 0;
+            while (first < n) {
+                int end = first, rows = 0;
+                while (end < n && (end == first || rows + prompts.get(end).ids().length <= decoder.maxRows())) rows += prompts.get(end++).ids().length;
+                visionNanos += prefillGroup(seqs.subList(first, end), prompts.subList(first, end), imageTokenId,
+                        picks.subList(first, end), tokens, logits, first);
+                first = end;
+            }
+            return new PassResult(tokens, logits, visionNanos);
+        });
+    }
+
+    /** One packed prefill pass; returns the nanoseconds spent in the vision tower. */
+    private long prefillGroup(List<CudaSequence> seqs, List<Prompt> prompts, int imageTokenId, List<Pick> picks,
+                              int[] tokens, float[][] logits, int offset) {
+        long start = System.nanoTime();
+        List<PatchGrid> views = new ArrayList<>();
+        for (Prompt p : prompts) views.addAll(p.views());
+        int featureRow = 0;
+        for (List<PatchGrid> chunk : visionChunks(views)) {
+            up.reset();
+            vision.encode(chunk, up, decoder.imageFeatures() + 4L * featureRow * hiddenSize());
+            for (PatchGrid v : chunk) featureRow += vision.tokens(v);
+            ctx.sync("vision encoder");
+        }
+        long visionNanos = views.isEmpty() ? 0 : System.nanoTime() - start;
+        int rows = 0;
+        for (Prompt p : prompts) rows += p.ids().length;
+        int[] gather = new int[rows];
+        int r = 0, image = 0;
+        List<TextDecoder.Segment> segments = new ArrayList<>(seqs.size());
+        for (int i = 0; i < prompts.size(); i++) {
+            int[] ids = prompts.get(i).ids();
+            for (int id : ids) gather[r++] = id == imageTokenId ? image++ : -id - 1;
+            segments.add(new TextDecoder.Segment(seqs.get(i), ids.length));
+        }
+        up.reset();
+        long dGather = up.ints(gather);
+        up.send();
+        decoder.embed(dGather, rows);
+        decoder.forward(segments, up);
+        int[] groupTokens = new int[seqs.size()];
+        float[][] groupLogits = new float[seqs.size()][];
+        choose(picks, groupTokens, groupLogits);
+        System.arraycopy(groupTokens, 0, tokens, offset, groupTokens.length);
+        System.arraycopy(groupLogits, 0, logits, offset, groupLogits.length);
+        return visionNanos;
+    }
+
+    @Override
+    public int hiddenSize() { return config.text().hiddenSize(); }
+
+    @Override
+    public int vocabSize() { return config.text().vocabSize(); }
+
+    @Override
+    public String device() { return device; }
+
+    /** Device bytes of the weights (shared with other backends of this process on the same device). */
+    long weightBytes() { return weights.bytes(); }
+
+    /** KV-cache pages and sequence slots free now (for tests). */
+    int freePages() { return pool.freePages(); }
+
+    int freeSlots() { return pool.freeSlots(); }
+
+    /** The reason this backend stopped working, or null. */
+    public String brokenReason() { return broken; }
+
+    @Override
+    public void close() {
+        if (closed) return;
+        closed = true;
+        try {
+            worker.call(() -> {
+                release();
+                return null;
+            });
+        } finally {
+            worker.close();
+        }
+    }
+
+    /** Frees everything on the worker, last created first; keeps going past failures (a broken context). */
+    private void release() {
+        RuntimeException first = null;
+        for (AutoCloseable c : new AutoCloseable[] {decoder, pool, transfer, up, vision}) {
+            try {
+                if (c != null) c.close();
+            } catch (Exception e) {
+                if (first == null) first = e instanceof RuntimeException r ? r : new IllegalStateException(e);
+            }
+        }
+        try {
+            if (weights != null) weights.release();
+        } catch (RuntimeException e) {
+            if (first == null) first = e;
+        }
+        try {
+            if (ctx != null) ctx.close();
+        } catch (RuntimeException e) {
+            if (first == null) first = e;
+        }
+        if (first != null && broken == null) throw first;
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // helpers (worker thread unless noted)
+    // ------------------------------------------------------------------------------------------------
+
+    /** Runs {@code task} on the GPU worker; a context-breaking CUDA error marks the backend broken. */
+    private <T> T onGpu(String what, Callable<T> task) {
+        if (closed) throw new IllegalStateException("the CUDA backend is closed");
+        String why = broken;
+        if (why != null) throw new IllegalStateException("the CUDA backend on " + device + " is broken (" + why + "); recreate the engine");
+        return worker.call(() -> {
+            try {
+                return task.call();
+            } catch (CudaException e) {
+                if (e.breaksContext()) broken = what + ": " + e.getMessage();
+                else settle();
+                throw e;
+            } catch (RuntimeException e) {
+                settle();
+                throw e;
+            }
+        });
+    }
+
+    /** After a failed call: waits for queued work so that staging buffers are free again. */
+    private void settle() {
+        try {
+            ctx.sync("a failed call");
+        } catch (CudaException e) {
+            if (e.breaksContext()) broken = e.getMessage();
+        }
+    }
+
+    /**
+     * Reads the last pass's results for its first {@code picks.size()} sequences: greedy picks by device argmax
+     * (only ids are copied back), host picks as logits rows.
+     */
+    private void choose(List<Pick> picks, int[] tokens, float[][] logits) {
+        int n = picks.size();
+        int vocab = vocabSize();
+        int[] banned = new int[n];
+        boolean greedy = false;
+        for (int i = 0; i < n; i++) {
+            Pick p = picks.get(i);
+            greedy |= p.greedy();
+            banned[i] = p.greedy() && p.bannedToken() >= 0 && p.bannedToken() < vocab ? p.bannedToken() : -1;
+        }
+        long rowBytes = 4L * vocab;
+        long logitsAt = DeviceMemory.align(4L * n);
+        if (greedy) {
+            long dBanned = up.ints(banned);
+            up.send();
+            decoder.argmax(n, dBanned);
+            ctx.toHost(transfer.address(), decoder.tokens(), 4L * n);
+        }
+        int hostRows = 0;
+        for (int i = 0; i < n; i++) {
+            if (picks.get(i).greedy()) continue;
+            ctx.toHost(transfer.address() + logitsAt + rowBytes * hostRows++, decoder.logits() + rowBytes * i, rowBytes);
+        }
+        ctx.sync("reading results");
+        ByteBuffer b = transfer.buffer();
+        FloatBuffer floats = b.asFloatBuffer();
+        hostRows = 0;
+        for (int i = 0; i < n; i++) {
+            if (picks.get(i).greedy()) {
+                tokens[i] = b.getInt(4 * i);
+            } else {
+                tokens[i] = -1;
+                float[] row = new float[vocab];
+                floats.get((int) (logitsAt / 4 + (long) vocab * hostRows++), row);
+                logits[i] = row;
+            }
+        }
+    }
+
+    /** Device fp32 -> host array, through the pinned transfer buffer. */
+    private void download(long src, float[] dst, int offset, int count) {
+        int chunk = transfer.bytes() / 4;
+        FloatBuffer floats = transfer.buffer().asFloatBuffer();
+        for (int done = 0; done < count; done += chunk) {
+            int n = Math.min(chunk, count - done);
+            ctx.toHost(transfer.address(), src + 4L * done, 4L * n);
+            ctx.sync("copying results to the host");
+            floats.get(0, dst, offset + done, n);
+        }
+    }
+
+    /** Host fp32 -> device, through the pinned transfer buffer. */
+    private void upload(float[] src, int count, long dst) {
+        int chunk = transfer.bytes() / 4;
+        FloatBuffer floats = transfer.buffer().asFloatBuffer();
+        for (int done = 0; done < count; done += chunk) {
+            int n = Math.min(chunk, count - done);
+            floats.put(0, src, done, n);
+            ctx.toDevice(dst + 4L * done, transfer.address(), 4L * n);
+            ctx.sync("copying inputs to the device");
+        }
+    }
+
+    /** Views split into vision passes that fit the vision workspace (in order). */
+    private List<List<PatchGrid>> visionChunks(List<PatchGrid> views) {
+        List<List<PatchGrid>> chunks = new ArrayList<>();
+        List<PatchGrid> current = new ArrayList<>();
+        int patches = 0;
+        for (PatchGrid v : views) {
+            if (!current.isEmpty() && patches + v.numPatches() > vision.maxPatches()) {
+                chunks.add(current);
+                current = new ArrayList<>();
+                patches = 0;
+            }
+            current.add(v);
+            patches += v.numPatches();
+        }
+        if (!current.isEmpty()) chunks.add(current);
+        return chunks;
+    }
+
+    /** One segment of {@code rows} per sequence (any thread); rejects foreign, closed, repeated or full sequences. */
+    private List<TextDecoder.Segment> segments(List<SequenceState> sequences, int rows) {
+        Set<CudaSequence> seen = Collections.newSetFromMap(new IdentityHashMap<>());
+        List<TextDecoder.Segment> out = new ArrayList<>(sequences.size());
+        for (int i = 0; i < sequences.size(); i++) {
+            CudaSequence s = own(sequences.get(i));
+            if (!seen.add(s)) throw new IllegalArgumentException("sequence at index " + i + " appears twice in one pass");
+            if (rows > 0) checkRoom(s, rows);
+            out.add(new TextDecoder.Segment(s, rows));
+        }
+        return out;
+    }
+
+    private CudaSequence own(SequenceState s) {
+        if (!(s instanceof CudaSequence c) || !c.ownedBy(pool))
+            throw new IllegalArgumentException("sequence was not created by this CUDA backend");
+        if (c.isClosed()) throw new IllegalStateException("sequence is closed");
+        return c;
+    }
+
+    private static void checkRoom(CudaSequence s, int rows) {
+        if (s.position() + rows > s.capacity())
+            throw new IllegalArgumentException("sequence capacity exceeded: position " + s.position() + " + " + rows
+                    + " tokens > capacity " + s.capacity());
+    }
+
+    private void checkIds(int[] ids) {
+        int vocab = vocabSize();
+        for (int i = 0; i < ids.length; i++)
+            if (ids[i] < 0 || ids[i] >= vocab)
+                throw new IllegalArgumentException("token id " + ids[i] + " at index " + i + " is outside the vocabulary [0, " + vocab + ")");
+    }
+}

@@ -1,0 +1,87 @@
+package io.lfmcap.cuda;
+
+import io.lfmcap.engine.EngineOptions;
+import java.nio.file.Path;
+
+/**
+ * Sizes and switches of the CUDA backend, all fixed at load: the device memory it takes is decided then
+ * (weights, vision and decoder workspaces, KV cache) and never grows.
+ *
+ * @param maxSequences      sequences alive at once (KV-cache slots; the engine's max batch)
+ * @param maxSequenceTokens longest sequence (prompt, image tokens and generated); prefill takes a whole prompt in one pass
+ * @param maxPrefillTokens  rows of one prefill pass (several prompts packed), at least maxSequenceTokens
+ * @param maxVisionPatches  patches of one vision pass (1024 per 512x512 tile); more views run in several passes
+ * @param memoryFraction    share of the device's free memory (after weights and workspaces) the KV cache may take
+ * @param kvCacheTokens     KV-cache size in tokens over all sequences; 0 sizes it for maxSequences x maxSequenceTokens
+ *                          (or what fits)
+ * @param kernelCacheDir    where compiled kernels are cached (null: no cache)
+ * @param fusedEpilogues    cuBLASLt bias / GELU epilogues (else cuBLAS plus a kernel)
+ * @param simpleAttention   the plain fp32 attention kernel instead of the tensor-core one
+ */
+public record CudaOptions(int maxSequences, int maxSequenceTokens, int maxPrefillTokens, int maxVisionPatches,
+                          double memoryFraction, long kvCacheTokens, Path kernelCacheDir, boolean fusedEpilogues,
+                          boolean simpleAttention) {
+    /** System properties read by {@link #defaults()}. */
+    public static final String CACHE_DIR_PROPERTY = "lfmcap.cuda.cacheDir";
+    public static final String FUSED_PROPERTY = "lfmcap.cuda.fusedEpilogues";
+    public static final String ATTENTION_PROPERTY = "lfmcap.cuda.attention";
+    public static final String MEMORY_FRACTION_PROPERTY = "lfmcap.cuda.memoryFraction";
+
+    public CudaOptions {
+        if (maxSequences < 1) throw new IllegalArgumentException("max sequences must be >= 1, got " + maxSequences);
+        if (maxSequenceTokens < 1) throw new IllegalArgumentException("max sequence tokens must be >= 1, got " + maxSequenceTokens);
+        if (maxVisionPatches < 1) throw new IllegalArgumentException("max vision patches must be >= 1, got " + maxVisionPatches);
+        if (!(memoryFraction > 0 && memoryFraction <= 1)) throw new IllegalArgumentException("memory fraction must be in (0, 1], got " + memoryFraction);
+        if (kvCacheTokens < 0) throw new IllegalArgumentException("KV cache tokens must be >= 0, got " + kvCacheTokens);
+        maxPrefillTokens = Math.max(maxPrefillTokens, maxSequenceTokens);
+    }
+
+    /**
+     * 64 sequences of up to 4096 tokens, prefill passes of 8192 rows, vision passes of 32 tiles, 90% of free
+     * memory; system properties {@value #CACHE_DIR_PROPERTY} (default ~/.cache/lfmcap/cuda-kernels),
+     * {@value #FUSED_PROPERTY} (true), {@value #ATTENTION_PROPERTY} (flash | simple) and
+     * {@value #MEMORY_FRACTION_PROPERTY} override the switches.
+     */
+    public static CudaOptions defaults() {
+        String dir = System.getProperty(CACHE_DIR_PROPERTY);
+        Path cache = dir != null ? (dir.isBlank() ? null : Path.of(dir))
+                : Path.of(System.getProperty("user.home"), ".cache", "lfmcap", "cuda-kernels");
+        boolean fused = !"false".equalsIgnoreCase(System.getProperty(FUSED_PROPERTY, "true"));
+        boolean simple = "simple".equalsIgnoreCase(System.getProperty(ATTENTION_PROPERTY, "flash"));
+        double fraction = Double.parseDouble(System.getProperty(MEMORY_FRACTION_PROPERTY, "0.9"));
+        return new CudaOptions(64, 4096, 8192, 32 * 1024, fraction, 0, cache, fused, simple);
+    }
+
+    /** {@link #defaults()} sized for an engine: its max batch and longest sequence. */
+    public static CudaOptions forEngine(EngineOptions engine) {
+        return defaults().withMaxSequences(engine.maxBatch()).withMaxSequenceTokens(engine.maxSequenceTokens());
+    }
+
+    public CudaOptions withMaxSequences(int n) {
+        return new CudaOptions(n, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention);
+    }
+
+    public CudaOptions withMaxSequenceTokens(int n) {
+        return new CudaOptions(maxSequences, n, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention);
+    }
+
+    public CudaOptions withMaxPrefillTokens(int n) {
+        return new CudaOptions(maxSequences, maxSequenceTokens, n, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention);
+    }
+
+    public CudaOptions withMaxVisionPatches(int n) {
+        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, n, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention);
+    }
+
+    public CudaOptions withKvCacheTokens(long n) {
+        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, n, kernelCacheDir, fusedEpilogues, simpleAttention);
+    }
+
+    public CudaOptions withFusedEpilogues(boolean b) {
+        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, b, simpleAttention);
+    }
+
+    public CudaOptions withSimpleAttention(boolean b) {
+        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, b);
+    }
+}

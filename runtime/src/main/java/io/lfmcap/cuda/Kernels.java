@@ -1,0 +1,131 @@
+package io.lfmcap.cuda;
+
+import java.lang.annotation.ElementType;
+import java.lang.annotation.Retention;
+import java.lang.annotation.RetentionPolicy;
+import java.lang.annotation.Target;
+
+/**
+ * One typed launcher per kernel of kernels.cu: the Java parameters after the context, (kernel name) and
+ * grid are the kernel's parameters in order (a {@code T*} is a {@code long} device address, {@code int},
+ * {@code long} and {@code float} as in C), and each body forwards them verbatim. KernelSignaturesTest checks
+ * every launcher against the signatures in the .cu source, so an argument list can never drift from its
+ * kernel unnoticed (cuLaunchKernel itself cannot tell).
+ */
+final class Kernels {
+    /** Names the kernel(s) a launcher starts; several when they share one signature. */
+    @Retention(RetentionPolicy.RUNTIME)
+    @Target(ElementType.METHOD)
+    @interface Kernel {
+        String[] value();
+    }
+
+    /** {@code x} blocks (up to 2^31-1) by {@code y} by {@code z}, of {@code block} threads. */
+    record Grid(long x, int y, int z, int block) {
+        static Grid of(long x, int block) { return new Grid(x, 1, 1, block); }
+
+        /** Enough blocks of 256 threads for a grid-stride loop over {@code n} elements (at most 65536). */
+        static Grid stride(long n) { return new Grid(Math.max(1, Math.min((n + 255) / 256, 65536)), 1, 1, 256); }
+    }
+
+    private Kernels() {}
+
+    private static void launch(GpuContext ctx, String name, Grid g, Object... args) {
+        KernelArgs a = ctx.args();
+        for (Object v : args) {
+            if (v instanceof Long l) a.i64(l);
+            else if (v instanceof Integer i) a.i32(i);
+            else if (v instanceof Float f) a.f32(f);
+            else throw new IllegalArgumentException(name + ": unsupported argument " + v);
+        }
+        ctx.launch(name, g.x(), g.y(), g.z(), g.block(), 0);
+    }
+
+    @Kernel("rms_norm")
+    static void rmsNorm(GpuContext ctx, Grid g, long x, int ldx, long rowIndex, long w, long out, int ldo, int n, float eps) {
+        launch(ctx, "rms_norm", g, x, ldx, rowIndex, w, out, ldo, n, eps);
+    }
+
+    @Kernel("layer_norm")
+    static void layerNorm(GpuContext ctx, Grid g, long x, int ldx, long w, long b, long out, int outF32, int ldo, int n, float eps) {
+        launch(ctx, "layer_norm", g, x, ldx, w, b, out, outF32, ldo, n, eps);
+    }
+
+    @Kernel("qk_norm_rope_store")
+    static void qkNormRopeStore(GpuContext ctx, Grid g, long qkv, int heads, int kvHeads, int hd, long qNormW, long kNormW, float eps,
+                                long rowPos, long rowSlot, long pageTable, int maxPages, long invFreq, long qOut, long kPool, long vPool) {
+        launch(ctx, "qk_norm_rope_store", g, qkv, heads, kvHeads, hd, qNormW, kNormW, eps, rowPos, rowSlot, pageTable, maxPages,
+                invFreq, qOut, kPool, vPool);
+    }
+
+    @Kernel("short_conv")
+    static void shortConv(GpuContext ctx, Grid g, long bcx, int h, long taps, int l, long state, long slotStride,
+                          long rowSegStart, long rowSlot, long y) {
+        launch(ctx, "short_conv", g, bcx, h, taps, l, state, slotStride, rowSegStart, rowSlot, y);
+    }
+
+    @Kernel("short_conv_state")
+    static void shortConvState(GpuContext ctx, Grid g, long bcx, int h, int l, long state, long slotStride, long segFirstRow,
+                               long segRows, long segSlot) {
+        launch(ctx, "short_conv_state", g, bcx, h, l, state, slotStride, segFirstRow, segRows, segSlot);
+    }
+
+    @Kernel("silu_mul")
+    static void siluMul(GpuContext ctx, Grid g, long gu, long rows, int f, long out) {
+        launch(ctx, "silu_mul", g, gu, rows, f, out);
+    }
+
+    @Kernel("embed_rows")
+    static void embedRows(GpuContext ctx, Grid g, long gather, long table, long image, int h, long x) {
+        launch(ctx, "embed_rows", g, gather, table, image, h, x);
+    }
+
+    @Kernel("argmax_rows")
+    static void argmaxRows(GpuContext ctx, Grid g, long logits, int v, long banned, long out) {
+        launch(ctx, "argmax_rows", g, logits, v, banned, out);
+    }
+
+    @Kernel("f32_to_bf16")
+    static void f32ToBf16(GpuContext ctx, Grid g, long in, long out, long n) {
+        launch(ctx, "f32_to_bf16", g, in, out, n);
+    }
+
+    @Kernel("vision_position_add")
+    static void visionPositionAdd(GpuContext ctx, Grid g, long x, int d, long table, int side, long patchView, long viewDesc,
+                                  long tapFirst, long tapCount, long tapWeight, int maxTaps) {
+        launch(ctx, "vision_position_add", g, x, d, table, side, patchView, viewDesc, tapFirst, tapCount, tapWeight, maxTaps);
+    }
+
+    @Kernel("pixel_unshuffle")
+    static void pixelUnshuffle(GpuContext ctx, Grid g, long feat, int d, int factor, long tokenView, long viewDesc, long lnW,
+                               long lnB, float eps, long out) {
+        launch(ctx, "pixel_unshuffle", g, feat, d, factor, tokenView, viewDesc, lnW, lnB, eps, out);
+    }
+
+    @Kernel("gelu_erf")
+    static void geluErf(GpuContext ctx, Grid g, long x, long n, long out) {
+        launch(ctx, "gelu_erf", g, x, n, out);
+    }
+
+    @Kernel("bias_act")
+    static void biasAct(GpuContext ctx, Grid g, long d, int bf16Data, long bias, long rows, int cols, int act) {
+        launch(ctx, "bias_act", g, d, bf16Data, bias, rows, cols, act);
+    }
+
+    @Kernel({"attention_hd16", "attention_hd32", "attention_hd64", "attention_hd72", "attention_hd128",
+            "attention_paged_hd16", "attention_paged_hd32", "attention_paged_hd64", "attention_paged_hd72", "attention_paged_hd128"})
+    static void attentionFlash(GpuContext ctx, String name, Grid g, long q, int ldq, long k, long v, int ldkv, long out, int ldo,
+                               int heads, int kvHeads, float scale, long segQRow, long segRows, long segKey, long segKeyCount,
+                               long segCausalBase, long pageTable, int maxPages) {
+        launch(ctx, name, g, q, ldq, k, v, ldkv, out, ldo, heads, kvHeads, scale, segQRow, segRows, segKey, segKeyCount,
+                segCausalBase, pageTable, maxPages);
+    }
+
+    @Kernel({"attention_simple_direct", "attention_simple_paged"})
+    static void attentionSimple(GpuContext ctx, String name, Grid g, long q, int ldq, long k, long v, int ldkv, long out, int ldo,
+                                int heads, int kvHeads, float scale, long segQRow, long segRows, long segKey, long segKeyCount,
+                                long segCausalBase, long pageTable, int maxPages, int hd) {
+        launch(ctx, name, g, q, ldq, k, v, ldkv, out, ldo, heads, kvHeads, scale, segQRow, segRows, segKey, segKeyCount,
+                segCausalBase, pageTable, maxPages, hd);
+    }
+}

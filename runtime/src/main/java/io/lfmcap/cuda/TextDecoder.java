@@ -1,0 +1,193 @@
+package io.lfmcap.cuda;
+
+import io.lfmcap.model.ModelConfig;
+import java.util.List;
+
+/**
+ * The LFM2 hybrid decoder (HF {@code Lfm2Model} + tied lm_head, docs/model-lfm2-vl.md section 5) on packed
+ * passes: the rows of several sequences (a prefill chunk each, or one decode token each) go through every
+ * linear layer together; ShortConv and attention read each sequence's own state.
+ * <pre>
+ *   x fp32 [R, H]  (embed_rows: token embeddings and image features)
+ *   per layer:
+ *     a = RMSNorm_op(x) bf16
+ *     attention:  qkv = a Wqkv^T fp32 -> qk_norm_rope_store: q bf16, K/V into the sequence's pages
+ *                 o = paged causal GQA attention bf16;  x += o Wo^T
+ *     conv:       bcx = a Win^T fp32 -> short_conv (state from the slot) bf16, short_conv_state;  x += y Wout^T
+ *     f = RMSNorm_ffn(x);  gu = f W13^T fp32 -> silu_mul bf16;  x += m W2^T
+ *   logits fp32 [S, V] = RMSNorm_final(x[last row of each sequence]) E^T
+ * </pre>
+ * Residual stream, GEMM outputs feeding element-wise kernels, norms and softmax are fp32; GEMM inputs bf16.
+ * Workspaces are sized for {@code maxRows} rows and {@code maxSequences} sequences at construction.
+ */
+final class TextDecoder implements AutoCloseable {
+    /** A sequence's part of a pass: {@code rows} new positions from its current one. */
+    record Segment(CudaSequence sequence, int rows) {}
+
+    private final GpuContext ctx;
+    private final ModelConfig.TextConfig cfg;
+    private final DeviceWeights.Text w;
+    private final KvCachePool kv;
+    private final boolean simpleAttention;
+    private final int maxRows;
+    private final int maxSequences;
+    private final int hidden;
+    private final int heads;
+    private final int kvHeads;
+    private final int headDim;
+    private final int ffn;
+    private final int vocab;
+    private final float eps;
+    private final float scale;
+    private final DeviceMemory memory;
+    private final long x, normed, big, q, mixed, act, imageFeatures, finalNormed, logits, tokens;
+
+    TextDecoder(GpuContext ctx, ModelConfig.TextConfig cfg, DeviceWeights.Text w, KvCachePool kv, int maxRows, int maxSequences,
+                boolean simpleAttention) {
+        if (cfg.headDim() > 128 || cfg.headDim() % 8 != 0)
+            throw new UnsupportedOperationException("text head dim " + cfg.headDim() + " is not supported by the CUDA kernels (multiples of 8 up to 128)");
+        if (cfg.numHeads() % cfg.numKvHeads() != 0)
+            throw new IllegalArgumentException("num_attention_heads " + cfg.numHeads() + " is not a multiple of num_key_value_heads " + cfg.numKvHeads());
+        this.ctx = ctx;
+        this.cfg = cfg;
+        this.w = w;
+        this.kv = kv;
+        this.simpleAttention = simpleAttention || !Attention.hasFlashKernel(cfg.headDim());
+        this.maxRows = maxRows;
+        this.maxSequences = maxSequences;
+        this.hidden = cfg.hiddenSize();
+        this.heads = cfg.numHeads();
+        this.kvHeads = cfg.numKvHeads();
+        this.headDim = cfg.headDim();
+        this.ffn = cfg.ffnDim();
+        this.vocab = cfg.vocabSize();
+        this.eps = (float) cfg.normEps();
+        this.scale = (float) Math.pow(headDim, -0.5);
+        this.memory = DeviceMemory.allocate("decoder workspace", workspaceBytes(cfg, maxRows, maxSequences));
+        x = memory.take(4L * maxRows * hidden);
+        normed = memory.take(2L * maxRows * hidden);
+        big = memory.take(4L * maxRows * bigWidth(cfg));
+        q = memory.take(2L * maxRows * heads * headDim);
+        mixed = memory.take(2L * maxRows * Math.max(hidden, heads * headDim));
+        act = memory.take(2L * maxRows * ffn);
+        imageFeatures = memory.take(4L * maxRows * hidden);
+        finalNormed = memory.take(2L * maxSequences * hidden);
+        logits = memory.take(4L * maxSequences * vocab);
+        tokens = memory.take(4L * maxSequences);
+    }
+
+    private static int bigWidth(ModelConfig.TextConfig cfg) {
+        int qkv = (cfg.numHeads() + 2 * cfg.numKvHeads()) * cfg.headDim();
+        return Math.max(Math.max(3 * cfg.hiddenSize(), qkv), 2 * cfg.ffnDim());
+    }
+
+    static long workspaceBytes(ModelConfig.TextConfig cfg, int maxRows, int maxSequences) {
+        long perRow = 4L * cfg.hiddenSize() * 2 + 2L * cfg.hiddenSize() + 4L * bigWidth(cfg) + 2L * cfg.numHeads() * cfg.headDim()
+                + 2L * Math.max(cfg.hiddenSize(), cfg.numHeads() * cfg.headDim()) + 2L * cfg.ffnDim();
+        long perSequence = 2L * cfg.hiddenSize() + 4L * cfg.vocabSize() + 4;
+        return perRow * maxRows + perSequence * maxSequences + 12 * DeviceMemory.ALIGNMENT;
+    }
+
+    int maxRows() { return maxRows; }
+
+    /** The pass input rows, fp32 {@code [maxRows, H]}. */
+    long input() { return x; }
+
+    /** Where image features (fp32 {@code [tokens, H]}) wait for {@link #embed}. */
+    long imageFeatures() { return imageFeatures; }
+
+    /** Logits of the last pass, fp32 {@code [segments, V]}. */
+    long logits() { return logits; }
+
+    /** Token ids written by {@link #argmax}, int {@code [segments]}. */
+    long tokens() { return tokens; }
+
+    /**
+     * Input rows from a device gather list (int per row: an image feature row when >= 0, else token id
+     * {@code -value-1}): HF's embed_tokens lookup and masked_scatter in one kernel.
+     */
+    void embed(long gather, int rows) {
+        Kernels.embedRows(ctx, Kernels.Grid.of(rows, 256), gather, w.embed().address(), imageFeatures, hidden, x);
+    }
+
+    /**
+     * Runs the input rows of {@code segments} (packed in order) through the decoder, appending to each
+     * sequence's caches and advancing it; the logits of each segment's last row land in {@link #logits()}.
+     */
+    void forward(List<Segment> segments, PassUpload up) {
+        int s = segments.size();
+        int rows = 0, maxSegRows = 0;
+        for (Segment seg : segments) {
+            rows += seg.rows();
+            maxSegRows = Math.max(maxSegRows, seg.rows());
+        }
+        if (rows > maxRows || s > maxSequences)
+            throw new IllegalArgumentException("a pass of " + rows + " rows over " + s + " sequences exceeds the decoder workspace ("
+                    + maxRows + " rows, " + maxSequences + " sequences)");
+        int[] rowPos = new int[rows], rowSlot = new int[rows], rowSegStart = new int[rows];
+        int[] segFirst = new int[s], segRows = new int[s], segSlot = new int[s], segStart = new int[s], segKeys = new int[s], lastRow = new int[s];
+        int r = 0;
+        for (int i = 0; i < s; i++) {
+            Segment seg = segments.get(i);
+            CudaSequence sq = seg.sequence();
+            segFirst[i] = r;
+            segRows[i] = seg.rows();
+            segSlot[i] = sq.slot();
+            segStart[i] = sq.position();
+            segKeys[i] = sq.position() + seg.rows();
+            lastRow[i] = r + seg.rows() - 1;
+            for (int j = 0; j < seg.rows(); j++, r++) {
+                rowPos[r] = sq.position() + j;
+                rowSlot[r] = sq.slot();
+                rowSegStart[r] = segFirst[i];
+            }
+        }
+        long dRowPos = up.ints(rowPos), dRowSlot = up.ints(rowSlot), dRowSegStart = up.ints(rowSegStart);
+        long dSegFirst = up.ints(segFirst), dSegRows = up.ints(segRows), dSegSlot = up.ints(segSlot);
+        long dSegStart = up.ints(segStart), dSegKeys = up.ints(segKeys), dLastRow = up.ints(lastRow);
+        up.send();
+
+        int qWidth = heads * headDim;
+        int convBlocks = (hidden + 255) / 256;
+        int kernel = cfg.convKernel();
+        for (int layer = 0; layer < cfg.numLayers(); layer++) {
+            DeviceWeights.TextLayer lw = w.layers()[layer];
+            rmsNorm(x, 0, lw.operatorNorm(), normed, rows);
+            if (cfg.isAttention(layer)) {
+                ctx.gemm.linear(normed, rows, lw.mix(), big, true, false);
+                Kernels.qkNormRopeStore(ctx, new Kernels.Grid(rows, heads + 2 * kvHeads, 1, 64), big, heads, kvHeads, headDim,
+                        lw.qNorm(), lw.kNorm(), eps, dRowPos, dRowSlot, kv.pageTable(), kv.maxPagesPerSequence(), w.invFreq(),
+                        q, kv.keys(layer), kv.values(layer));
+                Attention.run(ctx, simpleAttention, headDim, true, q, qWidth, kv.keys(layer), kv.values(layer), 0, mixed, qWidth,
+                        heads, kvHeads, scale, dSegFirst, dSegRows, dSegSlot, dSegKeys, dSegStart, kv.pageTable(),
+                        kv.maxPagesPerSequence(), maxSegRows, s);
+            } else {
+                ctx.gemm.linear(normed, rows, lw.mix(), big, true, false);
+                Kernels.shortConv(ctx, new Kernels.Grid(convBlocks, rows, 1, 256), big, hidden, lw.convTaps(), kernel,
+                        kv.convState(layer), kv.convSlotStride(), dRowSegStart, dRowSlot, mixed);
+                Kernels.shortConvState(ctx, new Kernels.Grid(convBlocks, s, 1, 256), big, hidden, kernel, kv.convState(layer),
+                        kv.convSlotStride(), dSegFirst, dSegRows, dSegSlot);
+            }
+            ctx.gemm.linear(mixed, rows, lw.out(), x, true, true);
+            rmsNorm(x, 0, lw.ffnNorm(), normed, rows);
+            ctx.gemm.linear(normed, rows, lw.gateUp(), big, true, false);
+            Kernels.siluMul(ctx, Kernels.Grid.stride((long) rows * ffn), big, rows, ffn, act);
+            ctx.gemm.linear(act, rows, lw.down(), x, true, true);
+        }
+        rmsNorm(x, dLastRow, w.finalNorm(), finalNormed, s);
+        ctx.gemm.linear(finalNormed, s, w.lmHead(), logits, true, false);
+        for (Segment seg : segments) seg.sequence().advance(seg.rows());
+    }
+
+    /** Greedy tokens of the last pass's {@code rows} logits rows into {@link #tokens()}; banned: device int per row (-1: none). */
+    void argmax(int rows, long banned) {
+        Kernels.argmaxRows(ctx, Kernels.Grid.of(rows, 1024), logits, vocab, banned, tokens);
+    }
+
+    private void rmsNorm(long in, long rowIndex, long weight, long out, int rows) {
+        Kernels.rmsNorm(ctx, Kernels.Grid.of(rows, 256), in, hidden, rowIndex, weight, out, hidden, hidden, eps);
+    }
+
+    @Override
+    public void close() { memory.close(); }
+}

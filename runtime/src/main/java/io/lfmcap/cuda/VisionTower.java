@@ -1,0 +1,240 @@
+package io.lfmcap.cuda;
+
+import io.lfmcap.image.PatchGrid;
+import io.lfmcap.model.ModelConfig;
+import java.nio.FloatBuffer;
+import java.util.List;
+
+/**
+ * The SigLIP2 NaFlex encoder and the projector on packed batches of views (images, tiles, thumbnails of any
+ * sizes): rows of all views run through every linear layer together, attention stays within each view.
+ * <pre>
+ *   patches (host fp32) --copy--> staging fp32 --f32_to_bf16--> patches bf16 [P, 768]
+ *   x  = patch_embedding(patches) + bias               cuBLASLt BIAS epilogue, fp32 [P, D]
+ *   x += resize(position_embedding, gridH x gridW)     vision_position_add (per view, host-computed taps)
+ *   per layer (pre-LN, HF Siglip2EncoderLayer):
+ *     h = LN1(x) bf16;  qkv = h Wqkv^T + b  bf16 [P, 3D]
+ *     a = attention per view (bidirectional, fp32 softmax)            bf16 [P, D]
+ *     x += a Wo^T + bo                                  (beta = 1: the residual add, fp32)
+ *     h = LN2(x);  m = gelu_tanh(h W1^T + b1)  bf16 [P, I]            (GELU_BIAS epilogue)
+ *     x += m W2^T + b2
+ *   x = post_layernorm(x) fp32, in place
+ *   u = pixel_unshuffle(x) [+ LayerNorm]  bf16 [T, 4D]               (HF Lfm2VlMultiModalProjector)
+ *   out = linear_2(gelu_erf(linear_1(u)))  fp32 [T, text hidden]
+ * </pre>
+ * Workspaces are sized for {@code maxPatches} at construction; nothing is allocated per call.
+ */
+final class VisionTower implements AutoCloseable {
+    private static final int HOST_STAGING_BYTES = 32 << 20;
+
+    private final GpuContext ctx;
+    private final DeviceWeights.Vision w;
+    private final boolean simpleAttention;
+    private final int maxPatches;
+    private final int dim;
+    private final int intermediate;
+    private final int patchDim;
+    private final int heads;
+    private final int headDim;
+    private final int side;
+    private final int factor;
+    private final int projectorHidden;
+    private final int textHidden;
+    private final float eps;
+    private final float scale;
+    private final DeviceMemory memory;
+    private final PinnedBuffer hostPatches;
+    private final long staging, patches, x, h, qkv, attn, mlp, unshuffled, projHidden, projAct;
+
+    VisionTower(GpuContext ctx, ModelConfig cfg, DeviceWeights.Vision w, int maxPatches, boolean simpleAttention) {
+        var v = cfg.vision();
+        if (!v.hiddenAct().equals("gelu_pytorch_tanh") && !v.hiddenAct().equals("gelu_new"))
+            throw new UnsupportedOperationException("vision hidden_act '" + v.hiddenAct() + "' is not supported by the CUDA backend (gelu_pytorch_tanh is)");
+        if (v.headDim() > 128 || v.headDim() % 8 != 0 || v.hiddenSize() % 8 != 0)
+            throw new UnsupportedOperationException("vision head dim " + v.headDim() + " is not supported by the CUDA attention kernels (multiples of 8 up to 128)");
+        this.ctx = ctx;
+        this.w = w;
+        this.simpleAttention = simpleAttention || !Attention.hasFlashKernel(v.headDim());
+        this.maxPatches = maxPatches;
+        this.dim = v.hiddenSize();
+        this.intermediate = v.intermediateSize();
+        this.patchDim = v.patchDim();
+        this.heads = v.numHeads();
+        this.headDim = v.headDim();
+        this.side = v.positionGridSide();
+        this.factor = cfg.downsampleFactor();
+        this.projectorHidden = cfg.projectorHiddenSize();
+        this.textHidden = cfg.text().hiddenSize();
+        this.eps = (float) v.layerNormEps();
+        this.scale = (float) Math.pow(headDim, -0.5);
+        this.memory = DeviceMemory.allocate("vision workspace", workspaceBytes(cfg, maxPatches));
+        int tokens = maxPatches / (factor * factor);
+        staging = memory.take(4L * maxPatches * patchDim);
+        patches = memory.take(2L * maxPatches * patchDim);
+        x = memory.take(4L * maxPatches * dim);
+        h = memory.take(2L * maxPatches * dim);
+        qkv = memory.take(2L * maxPatches * 3 * dim);
+        attn = memory.take(2L * maxPatches * dim);
+        mlp = memory.take(2L * maxPatches * intermediate);
+        unshuffled = memory.take(2L * tokens * cfg.projectorInputSize());
+        projHidden = memory.take(4L * tokens * projectorHidden);
+        projAct = memory.take(2L * tokens * projectorHidden);
+        PinnedBuffer host;
+        try {
+            host = new PinnedBuffer("vision patch staging", HOST_STAGING_BYTES);
+        } catch (RuntimeException e) {
+            memory.close();
+            throw e;
+        }
+        this.hostPatches = host;
+    }
+
+    static long workspaceBytes(ModelConfig cfg, int maxPatches) {
+        var v = cfg.vision();
+        long p = maxPatches;
+        long t = p / ((long) cfg.downsampleFactor() * cfg.downsampleFactor());
+        long bytes = p * (6L * v.patchDim() + 4L * v.hiddenSize() + 2L * v.hiddenSize() * 5 + 2L * v.intermediateSize())
+                + t * (2L * cfg.projectorInputSize() + 6L * cfg.projectorHiddenSize());
+        return bytes + 16 * DeviceMemory.ALIGNMENT;
+    }
+
+    int maxPatches() { return maxPatches; }
+
+    /** Image tokens of a view after the projector. */
+    int tokens(PatchGrid view) { return view.numTokens(factor); }
+
+    /** Checks that a view can run here (patch length, even grid, size); the message names the problem. */
+    void validate(PatchGrid view) {
+        if (view.patchDim() != patchDim)
+            throw new IllegalArgumentException("patch length " + view.patchDim() + " does not match the vision encoder's " + patchDim);
+        if (view.gridH() % factor != 0 || view.gridW() % factor != 0)
+            throw new IllegalArgumentException("view patch grid " + view.gridH() + "x" + view.gridW()
+                    + " is not divisible by the downsample factor " + factor);
+        if (view.numPatches() > maxPatches)
+            throw new IllegalArgumentException("a view of " + view.numPatches() + " patches exceeds the CUDA backend's vision batch of "
+                    + maxPatches + " patches");
+    }
+
+    /**
+     * Encodes {@code views} (together at most {@link #maxPatches()} patches) and writes their projected
+     * tokens, views in order, to {@code out} (fp32 {@code [tokens, text hidden]}).
+     */
+    void encode(List<PatchGrid> views, PassUpload up, long out) {
+        int n = views.size();
+        int totalPatches = 0, totalTokens = 0;
+        for (PatchGrid view : views) {
+            validate(view);
+            totalPatches += view.numPatches();
+            totalTokens += tokens(view);
+        }
+        if (totalPatches > maxPatches) throw new IllegalArgumentException(totalPatches + " patches in one vision pass (at most " + maxPatches + ")");
+        if (n == 0) return;
+
+        // Per-view descriptors, per-patch and per-token view index, position taps (kernels.cu VIEW_FIELDS).
+        int[] desc = new int[6 * n];
+        int[] patchView = new int[totalPatches];
+        int[] tokenView = new int[totalTokens];
+        int[] segRows = new int[n], segFirst = new int[n], causal = new int[n];
+        PositionTaps.Axis[] axes = new PositionTaps.Axis[2 * n];
+        int taps = 0, maxTaps = 1, patch = 0, token = 0, maxRows = 0;
+        for (int i = 0; i < n; i++) {
+            PatchGrid view = views.get(i);
+            axes[2 * i] = PositionTaps.axis(side, view.gridH());
+            axes[2 * i + 1] = PositionTaps.axis(side, view.gridW());
+            desc[6 * i] = patch;
+            desc[6 * i + 1] = view.gridH();
+            desc[6 * i + 2] = view.gridW();
+            desc[6 * i + 3] = taps;
+            desc[6 * i + 4] = taps + view.gridH();
+            desc[6 * i + 5] = token;
+            taps += view.gridH() + view.gridW();
+            maxTaps = Math.max(maxTaps, Math.max(axes[2 * i].maxTaps(), axes[2 * i + 1].maxTaps()));
+            segFirst[i] = patch;
+            segRows[i] = view.numPatches();
+            causal[i] = -1;
+            maxRows = Math.max(maxRows, view.numPatches());
+            for (int k = 0; k < view.numPatches(); k++) patchView[patch++] = i;
+            for (int k = 0; k < tokens(view); k++) tokenView[token++] = i;
+        }
+        int[] tapFirst = new int[taps], tapCount = new int[taps];
+        float[] tapWeight = new float[taps * maxTaps];
+        int t = 0;
+        for (PositionTaps.Axis a : axes) {
+            for (int o = 0; o < a.first().length; o++, t++) {
+                tapFirst[t] = a.first()[o];
+                tapCount[t] = a.count()[o];
+                System.arraycopy(a.weights(), o * a.maxTaps(), tapWeight, t * maxTaps, a.count()[o]);
+            }
+        }
+        long dDesc = up.ints(desc), dPatchView = up.ints(patchView), dTokenView = up.ints(tokenView);
+        long dSegFirst = up.ints(segFirst), dSegRows = up.ints(segRows), dCausal = up.ints(causal);
+        long dTapFirst = up.ints(tapFirst), dTapCount = up.ints(tapCount), dTapWeight = up.floats(tapWeight);
+        up.send();
+        uploadPatches(views);
+
+        long elements = (long) totalPatches * patchDim;
+        Kernels.f32ToBf16(ctx, Kernels.Grid.stride(elements), staging, patches, elements);
+        ctx.gemm.linearBias(patches, totalPatches, w.patch(), w.patchBias(), x, true, false, false);
+        Kernels.visionPositionAdd(ctx, Kernels.Grid.of(totalPatches, 128), x, dim, w.positionTable(), side, dPatchView, dDesc,
+                dTapFirst, dTapCount, dTapWeight, maxTaps);
+
+        long bf16Dim = 2L * dim;
+        for (DeviceWeights.VisionLayer layer : w.layers()) {
+            layerNorm(x, layer.norm1W(), layer.norm1B(), h, false, totalPatches, dim);
+            ctx.gemm.linearBias(h, totalPatches, layer.qkv(), layer.qkvBias(), qkv, false, false, false);
+            Attention.run(ctx, simpleAttention, headDim, false, qkv, 3 * dim, qkv + bf16Dim, qkv + 2 * bf16Dim, 3 * dim,
+                    attn, dim, heads, heads, scale, dSegFirst, dSegRows, dSegFirst, dSegRows, dCausal, 0, 0, maxRows, n);
+            ctx.gemm.linearBias(attn, totalPatches, layer.out(), layer.outBias(), x, true, true, false);
+            layerNorm(x, layer.norm2W(), layer.norm2B(), h, false, totalPatches, dim);
+            ctx.gemm.linearBias(h, totalPatches, layer.fc1(), layer.fc1Bias(), mlp, false, false, true);
+            ctx.gemm.linearBias(mlp, totalPatches, layer.fc2(), layer.fc2Bias(), x, true, true, false);
+        }
+        layerNorm(x, w.postNormW(), w.postNormB(), x, true, totalPatches, dim);
+
+        Kernels.pixelUnshuffle(ctx, Kernels.Grid.of(totalTokens, 256), x, dim, factor, dTokenView, dDesc, w.projectorNormW(),
+                w.projectorNormB(), 1e-5f, unshuffled);
+        ctx.gemm.linearBias(unshuffled, totalTokens, w.linear1(), w.linear1Bias(), projHidden, true, false, false);
+        long hiddenElements = (long) totalTokens * projectorHidden;
+        Kernels.geluErf(ctx, Kernels.Grid.stride(hiddenElements), projHidden, hiddenElements, projAct);
+        ctx.gemm.linearBias(projAct, totalTokens, w.linear2(), w.linear2Bias(), out, true, false, false);
+    }
+
+    private void layerNorm(long in, long weight, long bias, long out, boolean outF32, int rows, int n) {
+        Kernels.layerNorm(ctx, Kernels.Grid.of(rows, 256), in, n, weight, bias, out, outF32 ? 1 : 0, n, n, eps);
+    }
+
+    /** Host patches -> fp32 staging on the device, through the pinned buffer (a sync per full buffer). */
+    private void uploadPatches(List<PatchGrid> views) {
+        FloatBuffer pinned = hostPatches.buffer().asFloatBuffer();
+        int capacity = pinned.capacity();
+        int fill = 0;
+        long deviceFloats = 0;
+        for (PatchGrid view : views) {
+            float[] src = view.patches();
+            int off = 0;
+            while (off < src.length) {
+                int n = Math.min(src.length - off, capacity - fill);
+                pinned.put(fill, src, off, n);
+                fill += n;
+                off += n;
+                if (fill == capacity) {
+                    ctx.toDevice(staging + 4 * deviceFloats, hostPatches.address(), 4L * fill);
+                    ctx.sync("uploading image patches");
+                    deviceFloats += fill;
+                    fill = 0;
+                }
+            }
+        }
+        ctx.toDevice(staging + 4 * deviceFloats, hostPatches.address(), 4L * fill);
+        ctx.sync("uploading image patches");
+    }
+
+    @Override
+    public void close() {
+        try {
+            memory.close();
+        } finally {
+            hostPatches.close();
+        }
+    }
+}

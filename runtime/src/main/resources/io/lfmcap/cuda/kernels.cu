@@ -1,0 +1,579 @@
+// LFM2-VL kernels for the CUDA backend (docs/model-lfm2-vl.md). Compiled at run time by NVRTC for the
+// device's architecture (io.lfmcap.cuda.KernelModule); every entry point is extern "C" so it is looked up
+// by its plain name. No headers: bf16 is handled as raw 16-bit patterns, so a node with only the CUDA
+// runtime libraries (no toolkit headers) can compile this file.
+//
+// Conventions: activations that feed a GEMM are bf16; the residual streams, GEMM outputs that feed
+// element-wise work, softmax and norm statistics are fp32. Row-major everywhere.
+
+typedef unsigned short bf16;
+typedef unsigned int u32;
+struct alignas(16) Vec16 { u32 x, y, z, w; };  // one 16-byte load or store (8 bf16)
+
+#define PAGE_TOKENS 64  // tokens per KV-cache page (io.lfmcap.cuda.KvCachePool.PAGE_TOKENS)
+#define ATTN_BM 64      // query rows (query x head-in-group) per attention block
+#define ATTN_BN 64      // keys per attention tile (= PAGE_TOKENS, so a tile never straddles pages)
+#define NEG_INF (-__int_as_float(0x7f800000))
+
+__device__ __forceinline__ float bf2f(bf16 h) { return __uint_as_float(((u32)h) << 16); }
+
+// Round to nearest even, NaN kept quiet (torch's float -> bfloat16 conversion).
+__device__ __forceinline__ bf16 f2bf(float f) {
+    u32 u = __float_as_uint(f);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (bf16)((u >> 16) | 0x0040u);
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return (bf16)(u >> 16);
+}
+
+__device__ __forceinline__ u32 pack_bf16(float lo, float hi) { return (u32)f2bf(lo) | ((u32)f2bf(hi) << 16); }
+
+// Sum over the block (blockDim.x a multiple of 32, at most 1024); every thread gets the total.
+__device__ float block_sum(float v, float* scratch) {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+    __syncthreads();
+    if (lane == 0) scratch[warp] = v;
+    __syncthreads();
+    float t = lane < warps ? scratch[lane] : 0.f;
+    for (int o = 16; o > 0; o >>= 1) t += __shfl_xor_sync(0xffffffffu, t, o);
+    return t;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Norms
+// ---------------------------------------------------------------------------------------------
+
+// HF Lfm2RMSNorm: out = w * (x * rsqrt(mean(x^2) + eps)), fp32 statistics, bf16 out.
+// One block per output row; rowIndex (nullable) picks the input row (the last row of each sequence).
+extern "C" __global__ void rms_norm(const float* __restrict__ x, int ldx, const int* __restrict__ rowIndex,
+                                    const float* __restrict__ w, bf16* __restrict__ out, int ldo, int n, float eps) {
+    __shared__ float scratch[32];
+    const int r = blockIdx.x;
+    const float* xr = x + (long)(rowIndex ? rowIndex[r] : r) * ldx;
+    float ss = 0.f;
+    for (int i = threadIdx.x; i < n; i += blockDim.x) { float v = xr[i]; ss += v * v; }
+    ss = block_sum(ss, scratch);
+    const float inv = 1.0f / sqrtf(ss / (float)n + eps);
+    bf16* o = out + (long)r * ldo;
+    for (int i = threadIdx.x; i < n; i += blockDim.x) o[i] = f2bf(w[i] * (xr[i] * inv));
+}
+
+// torch layer_norm (biased variance): (x * rstd + (-rstd * mean)) * w + b; fp32 in, bf16 or fp32 out
+// (may be in place when fp32). One block per row.
+extern "C" __global__ void layer_norm(const float* __restrict__ x, int ldx, const float* __restrict__ w,
+                                      const float* __restrict__ b, void* out, int outF32, int ldo, int n, float eps) {
+    __shared__ float scratch[32];
+    const float* xr = x + (long)blockIdx.x * ldx;
+    float s = 0.f;
+    for (int i = threadIdx.x; i < n; i += blockDim.x) s += xr[i];
+    const float mean = block_sum(s, scratch) / (float)n;
+    float q = 0.f;
+    for (int i = threadIdx.x; i < n; i += blockDim.x) { float d = xr[i] - mean; q += d * d; }
+    const float var = block_sum(q, scratch) / (float)n;
+    const float rstd = 1.0f / sqrtf(var + eps);
+    const float shift = -rstd * mean;
+    for (int i = threadIdx.x; i < n; i += blockDim.x) {
+        float y = (xr[i] * rstd + shift) * w[i] + b[i];
+        if (outF32) ((float*)out)[(long)blockIdx.x * ldo + i] = y;
+        else ((bf16*)out)[(long)blockIdx.x * ldo + i] = f2bf(y);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Text decoder element-wise stages
+// ---------------------------------------------------------------------------------------------
+
+// HF Lfm2Attention front half, fused: per (row, head) of the fused projection qkv [rows, (nh + 2 nkv) hd]:
+//   q head : RMSNorm_q (per head, weight [hd]) -> RoPE(pos) -> qOut [rows, nh hd] (bf16)
+//   k head : RMSNorm_k -> RoPE(pos) -> K page of the row's sequence (bf16)
+//   v head : as is -> V page (bf16)
+// RoPE is rotate-half over (j, j + hd/2) with angle = float(pos) * invFreq[j] as one fp32 product.
+// KV pools are [page][kvHead][PAGE_TOKENS][hd]; the page of position p is pageTable[slot][p / PAGE_TOKENS].
+// grid (rows, nh + 2 nkv), block 64; hd <= 256.
+extern "C" __global__ void qk_norm_rope_store(const float* __restrict__ qkv, int heads, int kvHeads, int hd,
+                                              const float* __restrict__ qNormW, const float* __restrict__ kNormW, float eps,
+                                              const int* __restrict__ rowPos, const int* __restrict__ rowSlot,
+                                              const int* __restrict__ pageTable, int maxPages, const float* __restrict__ invFreq,
+                                              bf16* __restrict__ qOut, bf16* __restrict__ kPool, bf16* __restrict__ vPool) {
+    __shared__ float scratch[32];
+    __shared__ float vals[256];
+    const int r = blockIdx.x, h = blockIdx.y;
+    const long width = (long)(heads + 2 * kvHeads) * hd;
+    const float* src = qkv + r * width + (long)h * hd;
+    const int pos = rowPos[r];
+    const bool isQ = h < heads;
+    const bool isV = h >= heads + kvHeads;
+    bf16* dst;
+    if (isQ) {
+        dst = qOut + (long)r * heads * hd + (long)h * hd;
+    } else {
+        const int g = isV ? h - heads - kvHeads : h - heads;
+        const int page = pageTable[(long)rowSlot[r] * maxPages + pos / PAGE_TOKENS];
+        dst = (isV ? vPool : kPool) + (((long)page * kvHeads + g) * PAGE_TOKENS + pos % PAGE_TOKENS) * hd;
+    }
+    if (isV) {
+        for (int i = threadIdx.x; i < hd; i += blockDim.x) dst[i] = f2bf(src[i]);
+        return;
+    }
+    const float* w = isQ ? qNormW : kNormW;
+    float ss = 0.f;
+    for (int i = threadIdx.x; i < hd; i += blockDim.x) { float v = src[i]; ss += v * v; }
+    ss = block_sum(ss, scratch);
+    const float inv = 1.0f / sqrtf(ss / (float)hd + eps);
+    for (int i = threadIdx.x; i < hd; i += blockDim.x) vals[i] = w[i] * (src[i] * inv);
+    __syncthreads();
+    const int half = hd / 2;
+    const float p = (float)pos;
+    for (int j = threadIdx.x; j < half; j += blockDim.x) {
+        const float angle = __fmul_rn(p, invFreq[j]);
+        const float c = cosf(angle), s = sinf(angle);
+        const float x1 = vals[j], x2 = vals[j + half];
+        dst[j] = f2bf(x1 * c + (-x2) * s);
+        dst[j + half] = f2bf(x2 * c + x1 * s);
+    }
+}
+
+// HF Lfm2ShortConv (docs section 5), rows of several sequences packed in one pass:
+//   U[t] = B[t] * X[t];  Y[t] = sum_k taps[c][k] * U[t - (L-1) + k];  y = C[t] * Y[t]  (bf16)
+// bcx [rows, 3H] holds B | C | X; a U before the row's sequence chunk comes from its conv state
+// [slot][L-1][H] (oldest first; slotStride floats apart). grid (ceil(H/256), rows).
+extern "C" __global__ void short_conv(const float* __restrict__ bcx, int H, const float* __restrict__ taps, int L,
+                                      const float* __restrict__ state, long slotStride,
+                                      const int* __restrict__ rowSegStart, const int* __restrict__ rowSlot,
+                                      bf16* __restrict__ y) {
+    const int c = blockIdx.x * blockDim.x + threadIdx.x;
+    const int r = blockIdx.y;
+    if (c >= H) return;
+    const int first = rowSegStart[r];
+    const float* st = state + (long)rowSlot[r] * slotStride;
+    const long h3 = 3L * H;
+    float acc = 0.f;
+    for (int k = 0; k < L; k++) {
+        const int t = r - (L - 1) + k;
+        float u;
+        if (t >= first) u = bcx[t * h3 + c] * bcx[t * h3 + 2 * H + c];
+        else u = st[(long)((L - 1) + (t - first)) * H + c];
+        const float term = __fmul_rn(taps[(long)c * L + k], u);
+        acc = k == 0 ? term : __fadd_rn(acc, term);
+    }
+    y[(long)r * H + c] = f2bf(bcx[r * h3 + H + c] * acc);
+}
+
+// After short_conv: each sequence's conv state becomes the last L-1 values of U over (old state ++ chunk).
+// grid (ceil(H/256), segments).
+extern "C" __global__ void short_conv_state(const float* __restrict__ bcx, int H, int L, float* __restrict__ state,
+                                            long slotStride, const int* __restrict__ segFirstRow,
+                                            const int* __restrict__ segRows, const int* __restrict__ segSlot) {
+    const int c = blockIdx.x * blockDim.x + threadIdx.x;
+    const int s = blockIdx.y;
+    if (c >= H) return;
+    const int first = segFirstRow[s], n = segRows[s], hist = L - 1;
+    float* st = state + (long)segSlot[s] * slotStride;
+    const long h3 = 3L * H;
+    for (int j = 0; j < hist; j++) {
+        const int t = n - hist + j;  // relative to the chunk; < 0 reads the old state (at a higher index)
+        float u;
+        if (t >= 0) { const long row = first + t; u = bcx[row * h3 + c] * bcx[row * h3 + 2 * H + c]; }
+        else u = st[(long)(j + n) * H + c];
+        st[(long)j * H + c] = u;
+    }
+}
+
+// HF Lfm2MLP middle: out = silu(g) * u with gu [rows, 2F] = w1 x | w3 x; silu(g) = g / (1 + exp(-g)).
+extern "C" __global__ void silu_mul(const float* __restrict__ gu, long rows, int F, bf16* __restrict__ out) {
+    const long total = rows * F;
+    for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < total; i += (long)gridDim.x * blockDim.x) {
+        const long r = i / F;
+        const int c = (int)(i - r * F);
+        const float g = gu[r * 2 * F + c], u = gu[r * 2 * F + F + c];
+        out[i] = f2bf(g / (1.0f + expf(-g)) * u);
+    }
+}
+
+// Decoder input rows: gather[r] >= 0 takes image feature row gather[r] (fp32, the projector's output,
+// HF masked_scatter at image_token_id); otherwise token id -gather[r]-1 from embed_tokens (bf16).
+extern "C" __global__ void embed_rows(const int* __restrict__ gather, const bf16* __restrict__ table,
+                                      const float* __restrict__ image, int H, float* __restrict__ x) {
+    const int r = blockIdx.x;
+    const int g = gather[r];
+    float* xr = x + (long)r * H;
+    if (g >= 0) {
+        const float* src = image + (long)g * H;
+        for (int c = threadIdx.x; c < H; c += blockDim.x) xr[c] = src[c];
+    } else {
+        const bf16* src = table + (long)(-g - 1) * H;
+        for (int c = threadIdx.x; c < H; c += blockDim.x) xr[c] = bf2f(src[c]);
+    }
+}
+
+// Greedy choice on the device: argmax of each logits row, lowest id on ties (torch.argmax), never the
+// row's banned id (-1: none; end-of-sequence suppression). One block of 1024 threads per row.
+extern "C" __global__ void argmax_rows(const float* __restrict__ logits, int V, const int* __restrict__ banned,
+                                       int* __restrict__ out) {
+    __shared__ float bestV[32];
+    __shared__ int bestI[32];
+    const int r = blockIdx.x;
+    const float* l = logits + (long)r * V;
+    const int ban = banned[r];
+    float best = NEG_INF;
+    int bi = 0x7fffffff;
+    for (int i = threadIdx.x; i < V; i += blockDim.x) {
+        if (i == ban) continue;
+        const float v = l[i];
+        if (v > best || (v == best && i < bi)) { best = v; bi = i; }
+    }
+    for (int o = 16; o > 0; o >>= 1) {
+        const float ov = __shfl_xor_sync(0xffffffffu, best, o);
+        const int oi = __shfl_xor_sync(0xffffffffu, bi, o);
+        if (ov > best || (ov == best && oi < bi)) { best = ov; bi = oi; }
+    }
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    if (lane == 0) { bestV[warp] = best; bestI[warp] = bi; }
+    __syncthreads();
+    if (warp == 0) {
+        const int warps = blockDim.x >> 5;
+        best = lane < warps ? bestV[lane] : NEG_INF;
+        bi = lane < warps ? bestI[lane] : 0x7fffffff;
+        for (int o = 16; o > 0; o >>= 1) {
+            const float ov = __shfl_xor_sync(0xffffffffu, best, o);
+            const int oi = __shfl_xor_sync(0xffffffffu, bi, o);
+            if (ov > best || (ov == best && oi < bi)) { best = ov; bi = oi; }
+        }
+        if (lane == 0) out[r] = bi == 0x7fffffff ? 0 : bi;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Vision tower and projector stages
+// ---------------------------------------------------------------------------------------------
+
+// Views of a packed vision pass are described by viewDesc[v * 6 + ...]:
+//   0 first patch row, 1 gridH, 2 gridW, 3 first height tap, 4 first width tap, 5 first output token.
+#define VIEW_FIELDS 6
+
+extern "C" __global__ void f32_to_bf16(const float* __restrict__ in, bf16* __restrict__ out, long n) {
+    for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x) out[i] = f2bf(in[i]);
+}
+
+// SigLIP2 NaFlex position embedding: x[p] += resize(table, gridH x gridW)[p] with PyTorch's antialiased
+// bilinear taps (computed on the host, io.lfmcap.cuda.PositionTaps): width pass then height pass, fp32,
+// each sum in tap order. grid (patches), block 128.
+extern "C" __global__ void vision_position_add(float* __restrict__ x, int D, const float* __restrict__ table, int side,
+                                               const int* __restrict__ patchView, const int* __restrict__ viewDesc,
+                                               const int* __restrict__ tapFirst, const int* __restrict__ tapCount,
+                                               const float* __restrict__ tapWeight, int maxTaps) {
+    const int p = blockIdx.x;
+    const int* vd = viewDesc + patchView[p] * VIEW_FIELDS;
+    const int n = p - vd[0], gw = vd[2];
+    const int hi = vd[3] + n / gw, wi = vd[4] + n % gw;
+    const int hf = tapFirst[hi], hc = tapCount[hi], wf = tapFirst[wi], wc = tapCount[wi];
+    const float* hw = tapWeight + (long)hi * maxTaps;
+    const float* ww = tapWeight + (long)wi * maxTaps;
+    for (int ch = threadIdx.x; ch < D; ch += blockDim.x) {
+        float acc = 0.f;
+        for (int i = 0; i < hc; i++) {
+            float row = 0.f;
+            for (int j = 0; j < wc; j++) {
+                const float t = __fmul_rn(table[((long)(hf + i) * side + wf + j) * D + ch], ww[j]);
+                row = j == 0 ? t : __fadd_rn(row, t);
+            }
+            const float t = __fmul_rn(row, hw[i]);
+            acc = i == 0 ? t : __fadd_rn(acc, t);
+        }
+        x[(long)p * D + ch] += acc;
+    }
+}
+
+// HF Lfm2VlMultiModalProjector.pixel_unshuffle (+ LayerNorm eps 1e-5 when lnW != null):
+// token (r, c) of a view = concat over dy, dx of features[f r + dy][f c + dx] -> bf16 [tokens, f^2 D].
+// grid (tokens), block 256.
+extern "C" __global__ void pixel_unshuffle(const float* __restrict__ feat, int D, int factor,
+                                           const int* __restrict__ tokenView, const int* __restrict__ viewDesc,
+                                           const float* __restrict__ lnW, const float* __restrict__ lnB, float eps,
+                                           bf16* __restrict__ out) {
+    __shared__ float scratch[32];
+    const int t = blockIdx.x;
+    const int* vd = viewDesc + tokenView[t] * VIEW_FIELDS;
+    const int gw = vd[2], local = t - vd[5], outW = gw / factor;
+    const int r = local / outW, c = local % outW;
+    const int width = D * factor * factor;
+    const long firstPatch = vd[0];
+    bf16* o = out + (long)t * width;
+#define UNSHUFFLE_SRC(k) feat[(firstPatch + (long)(factor * r + ((k) / D) / factor) * gw + factor * c + ((k) / D) % factor) * D + (k) % D]
+    if (lnW == 0) {
+        for (int k = threadIdx.x; k < width; k += blockDim.x) o[k] = f2bf(UNSHUFFLE_SRC(k));
+        return;
+    }
+    float s = 0.f;
+    for (int k = threadIdx.x; k < width; k += blockDim.x) s += UNSHUFFLE_SRC(k);
+    const float mean = block_sum(s, scratch) / (float)width;
+    float q = 0.f;
+    for (int k = threadIdx.x; k < width; k += blockDim.x) { float d = UNSHUFFLE_SRC(k) - mean; q += d * d; }
+    const float var = block_sum(q, scratch) / (float)width;
+    const float rstd = 1.0f / sqrtf(var + eps);
+    const float shift = -rstd * mean;
+    for (int k = threadIdx.x; k < width; k += blockDim.x) o[k] = f2bf((UNSHUFFLE_SRC(k) * rstd + shift) * lnW[k] + lnB[k]);
+#undef UNSHUFFLE_SRC
+}
+
+// Projector activation: out = gelu_erf(x) = x * 0.5 * (1 + erf(x / sqrt 2)) (bias already added by the GEMM).
+extern "C" __global__ void gelu_erf(const float* __restrict__ x, long n, bf16* __restrict__ out) {
+    for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x) {
+        const float v = x[i];
+        out[i] = f2bf(v * 0.5f * (1.0f + erff(v * 0.7071067811865476f)));
+    }
+}
+
+// Epilogue for when cuBLASLt's fused one is not used: d[r][c] = act(d[r][c] + bias[c]) in place,
+// d and bias both bf16 or both fp32; act 0 = none, 1 = gelu_tanh (gelu_pytorch_tanh).
+extern "C" __global__ void bias_act(void* d, int bf16Data, const void* __restrict__ bias, long rows, int cols, int act) {
+    const long total = rows * cols;
+    for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < total; i += (long)gridDim.x * blockDim.x) {
+        const int c = (int)(i % cols);
+        float v = bf16Data ? bf2f(((bf16*)d)[i]) + bf2f(((const bf16*)bias)[c]) : ((float*)d)[i] + ((const float*)bias)[c];
+        if (act == 1) {
+            const float inner = 0.7978845608028654f * (v + 0.044715f * (v * v * v));
+            v = 0.5f * v * (1.0f + tanhf(inner));
+        }
+        if (bf16Data) ((bf16*)d)[i] = f2bf(v);
+        else ((float*)d)[i] = v;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Attention: softmax(q k^T * scale + mask) v, fp32 softmax, no score matrix in memory.
+//
+// Packed variable-length segments (an image view for the vision tower; a sequence's new rows for the
+// decoder). Segment s: query rows [segQRow, segQRow + segRows); keys 0..segKeyCount-1; query i sees key j
+// when j <= segCausalBase + i (causal) or always (segCausalBase < 0). Keys are rows segKey + j of k/v
+// (direct: row stride ldkv, kv head g at column g * HD) or, paged, the pages of sequence slot segKey.
+// Grouped-query: query head h reads kv head h / (heads / kvHeads); one block works on 64 (query, head of
+// the group) pairs of one kv head, so decode steps fill the tile with the group's heads.
+// ---------------------------------------------------------------------------------------------
+
+#define ATTN_ARGS const bf16* __restrict__ q, int ldq, const bf16* __restrict__ k, const bf16* __restrict__ v, int ldkv, \
+    bf16* __restrict__ out, int ldo, int heads, int kvHeads, float scale, \
+    const int* __restrict__ segQRow, const int* __restrict__ segRows, const int* __restrict__ segKey, \
+    const int* __restrict__ segKeyCount, const int* __restrict__ segCausalBase, const int* __restrict__ pageTable, int maxPages
+#define ATTN_PASS q, ldq, k, v, ldkv, out, ldo, heads, kvHeads, scale, segQRow, segRows, segKey, segKeyCount, segCausalBase, pageTable, maxPages
+
+__device__ __forceinline__ void mma_bf16_16816(float* c, const u32* a, u32 b0, u32 b1) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+template <bool PAGED>
+__device__ __forceinline__ long kv_offset(int keyBase, int key, int g, int hd, int ldkv, int kvHeads,
+                                          const int* pageTable, int maxPages) {
+    if (PAGED) {
+        const int page = pageTable[(long)keyBase * maxPages + key / PAGE_TOKENS];
+        return (((long)page * kvHeads + g) * PAGE_TOKENS + key % PAGE_TOKENS) * hd;
+    }
+    return (long)(keyBase + key) * ldkv + (long)g * hd;
+}
+
+// Flash attention on tensor cores (mma.sync m16n8k16 bf16, fp32 accumulators), 4 warps x 16 rows.
+template <int HD, bool PAGED>
+__device__ void attention_flash(ATTN_ARGS) {
+    constexpr int HDP = (HD + 15) / 16 * 16;  // head dim padded for the k = 16 steps of q k^T
+    constexpr int LDS = HDP + 8;              // shared row stride (elements): conflict-free fragment loads
+    constexpr int KC = HDP / 16;
+    constexpr int ON = HD / 8;                // n = 8 tiles of the output
+    constexpr int CH = HDP / 8;               // 16-byte chunks per row
+    __shared__ alignas(16) bf16 sK[ATTN_BN * LDS];
+    __shared__ alignas(16) bf16 sV[ATTN_BN * LDS];
+    bf16* sQ = sK;  // the query tile passes through sK before the key loop
+
+    const int s = blockIdx.z, g = blockIdx.y;
+    const int group = heads / kvHeads;
+    const int rows = segRows[s];
+    const int mBase = blockIdx.x * ATTN_BM;
+    if (mBase >= rows * group) return;
+    const int qRow0 = segQRow[s], keyCount = segKeyCount[s], causalBase = segCausalBase[s], keyBase = segKey[s];
+    const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, gq = lane >> 2, t4 = lane & 3;
+
+    for (int idx = tid; idx < ATTN_BM * CH; idx += blockDim.x) {
+        const int m = idx / CH, ch = idx % CH;
+        const int mm = mBase + m, i = mm / group, hh = g * group + mm % group;
+        Vec16 val = {0u, 0u, 0u, 0u};
+        if (i < rows && ch * 8 < HD) val = *(const Vec16*)(q + (long)(qRow0 + i) * ldq + (long)hh * HD + ch * 8);
+        *(Vec16*)(sQ + m * LDS + ch * 8) = val;
+    }
+    __syncthreads();
+    const int wr = warp * 16;
+    u32 qa[KC][4];
+#pragma unroll
+    for (int kc = 0; kc < KC; kc++) {
+        qa[kc][0] = *(const u32*)(sQ + (wr + gq) * LDS + kc * 16 + t4 * 2);
+        qa[kc][1] = *(const u32*)(sQ + (wr + gq + 8) * LDS + kc * 16 + t4 * 2);
+        qa[kc][2] = *(const u32*)(sQ + (wr + gq) * LDS + kc * 16 + t4 * 2 + 8);
+        qa[kc][3] = *(const u32*)(sQ + (wr + gq + 8) * LDS + kc * 16 + t4 * 2 + 8);
+    }
+    __syncthreads();
+
+    // This thread's two rows (fragment rows gq and gq + 8 of its warp) and the last key each may see.
+    const int mA = mBase + wr + gq, mB = mA + 8;
+    const int iA = mA / group, iB = mB / group;
+    const int limA = causalBase >= 0 ? min(causalBase + iA, keyCount - 1) : keyCount - 1;
+    const int limB = causalBase >= 0 ? min(causalBase + iB, keyCount - 1) : keyCount - 1;
+    const int iMax = min(rows - 1, (mBase + ATTN_BM - 1) / group);
+    const int keyEnd = causalBase >= 0 ? min(keyCount, causalBase + iMax + 1) : keyCount;
+
+    float o[ON][4];
+#pragma unroll
+    for (int dn = 0; dn < ON; dn++) o[dn][0] = o[dn][1] = o[dn][2] = o[dn][3] = 0.f;
+    float maxA = NEG_INF, maxB = NEG_INF, sumA = 0.f, sumB = 0.f;
+
+    for (int key0 = 0; key0 < keyEnd; key0 += ATTN_BN) {
+        for (int idx = tid; idx < ATTN_BN * CH; idx += blockDim.x) {
+            const int j = idx / CH, ch = idx % CH, key = key0 + j;
+            Vec16 kv = {0u, 0u, 0u, 0u}, vv = {0u, 0u, 0u, 0u};
+            if (key < keyCount && ch * 8 < HD) {
+                const long off = kv_offset<PAGED>(keyBase, key, g, HD, ldkv, kvHeads, pageTable, maxPages) + ch * 8;
+                kv = *(const Vec16*)(k + off);
+                vv = *(const Vec16*)(v + off);
+            }
+            *(Vec16*)(sK + j * LDS + ch * 8) = kv;
+            *(Vec16*)(sV + j * LDS + ch * 8) = vv;
+        }
+        __syncthreads();
+
+        float sc[8][4];
+#pragma unroll
+        for (int nt = 0; nt < 8; nt++) {
+            sc[nt][0] = sc[nt][1] = sc[nt][2] = sc[nt][3] = 0.f;
+#pragma unroll
+            for (int kc = 0; kc < KC; kc++) {
+                const u32 b0 = *(const u32*)(sK + (nt * 8 + gq) * LDS + kc * 16 + t4 * 2);
+                const u32 b1 = *(const u32*)(sK + (nt * 8 + gq) * LDS + kc * 16 + t4 * 2 + 8);
+                mma_bf16_16816(sc[nt], qa[kc], b0, b1);
+            }
+        }
+        float tileA = NEG_INF, tileB = NEG_INF;
+#pragma unroll
+        for (int nt = 0; nt < 8; nt++) {
+#pragma unroll
+            for (int e = 0; e < 2; e++) {
+                const int key = key0 + nt * 8 + t4 * 2 + e;
+                const float a = key <= limA ? sc[nt][e] * scale : NEG_INF;
+                const float b = key <= limB ? sc[nt][2 + e] * scale : NEG_INF;
+                sc[nt][e] = a;
+                sc[nt][2 + e] = b;
+                tileA = fmaxf(tileA, a);
+                tileB = fmaxf(tileB, b);
+            }
+        }
+        for (int off = 1; off < 4; off <<= 1) {
+            tileA = fmaxf(tileA, __shfl_xor_sync(0xffffffffu, tileA, off));
+            tileB = fmaxf(tileB, __shfl_xor_sync(0xffffffffu, tileB, off));
+        }
+        const float newA = fmaxf(maxA, tileA), newB = fmaxf(maxB, tileB);
+        const float corrA = newA == NEG_INF ? 1.f : expf(maxA - newA);
+        const float corrB = newB == NEG_INF ? 1.f : expf(maxB - newB);
+        const float baseA = newA == NEG_INF ? 0.f : newA;
+        const float baseB = newB == NEG_INF ? 0.f : newB;
+        maxA = newA;
+        maxB = newB;
+        float partA = 0.f, partB = 0.f;
+#pragma unroll
+        for (int nt = 0; nt < 8; nt++) {
+            sc[nt][0] = expf(sc[nt][0] - baseA);
+            sc[nt][1] = expf(sc[nt][1] - baseA);
+            sc[nt][2] = expf(sc[nt][2] - baseB);
+            sc[nt][3] = expf(sc[nt][3] - baseB);
+            partA += sc[nt][0] + sc[nt][1];
+            partB += sc[nt][2] + sc[nt][3];
+        }
+        sumA = sumA * corrA + partA;
+        sumB = sumB * corrB + partB;
+#pragma unroll
+        for (int dn = 0; dn < ON; dn++) {
+            o[dn][0] *= corrA;
+            o[dn][1] *= corrA;
+            o[dn][2] *= corrB;
+            o[dn][3] *= corrB;
+        }
+#pragma unroll
+        for (int kc = 0; kc < 4; kc++) {
+            u32 pa[4];
+            pa[0] = pack_bf16(sc[2 * kc][0], sc[2 * kc][1]);
+            pa[1] = pack_bf16(sc[2 * kc][2], sc[2 * kc][3]);
+            pa[2] = pack_bf16(sc[2 * kc + 1][0], sc[2 * kc + 1][1]);
+            pa[3] = pack_bf16(sc[2 * kc + 1][2], sc[2 * kc + 1][3]);
+            const int kr = kc * 16 + t4 * 2;
+#pragma unroll
+            for (int dn = 0; dn < ON; dn++) {
+                const int col = dn * 8 + gq;
+                const u32 b0 = (u32)sV[kr * LDS + col] | ((u32)sV[(kr + 1) * LDS + col] << 16);
+                const u32 b1 = (u32)sV[(kr + 8) * LDS + col] | ((u32)sV[(kr + 9) * LDS + col] << 16);
+                mma_bf16_16816(o[dn], pa, b0, b1);
+            }
+        }
+        __syncthreads();
+    }
+    for (int off = 1; off < 4; off <<= 1) {
+        sumA += __shfl_xor_sync(0xffffffffu, sumA, off);
+        sumB += __shfl_xor_sync(0xffffffffu, sumB, off);
+    }
+    if (iA < rows) {
+        bf16* dst = out + (long)(qRow0 + iA) * ldo + (long)(g * group + mA % group) * HD;
+        const float inv = 1.0f / sumA;
+#pragma unroll
+        for (int dn = 0; dn < ON; dn++) *(u32*)(dst + dn * 8 + t4 * 2) = pack_bf16(o[dn][0] * inv, o[dn][1] * inv);
+    }
+    if (iB < rows) {
+        bf16* dst = out + (long)(qRow0 + iB) * ldo + (long)(g * group + mB % group) * HD;
+        const float inv = 1.0f / sumB;
+#pragma unroll
+        for (int dn = 0; dn < ON; dn++) *(u32*)(dst + dn * 8 + t4 * 2) = pack_bf16(o[dn][2] * inv, o[dn][3] * inv);
+    }
+}
+
+// The plain version (one warp per (query, head), lanes over head dims, fp32 throughout): a cross-check
+// for attention_flash and a fallback (system property lfmcap.cuda.attention=simple). hd <= 128.
+// grid (rows x group, kvHeads, segments), block 32.
+template <bool PAGED>
+__device__ void attention_simple(ATTN_ARGS, int hd) {
+    const int s = blockIdx.z, g = blockIdx.y;
+    const int group = heads / kvHeads;
+    const int rows = segRows[s];
+    const int m = blockIdx.x;
+    const int i = m / group;
+    if (i >= rows) return;
+    const int hh = g * group + m % group;
+    const int keyCount = segKeyCount[s], causalBase = segCausalBase[s], keyBase = segKey[s];
+    const int lim = causalBase >= 0 ? min(causalBase + i, keyCount - 1) : keyCount - 1;
+    const int lane = threadIdx.x;
+    const bf16* qr = q + (long)(segQRow[s] + i) * ldq + (long)hh * hd;
+    float qv[4], ov[4];
+    for (int e = 0; e < 4; e++) { const int d = lane + 32 * e; qv[e] = d < hd ? bf2f(qr[d]) : 0.f; ov[e] = 0.f; }
+    float mx = NEG_INF, sum = 0.f;
+    for (int j = 0; j <= lim; j++) {
+        const long off = kv_offset<PAGED>(keyBase, j, g, hd, ldkv, kvHeads, pageTable, maxPages);
+        float dot = 0.f;
+        for (int e = 0; e < 4; e++) { const int d = lane + 32 * e; if (d < hd) dot += qv[e] * bf2f(k[off + d]); }
+        for (int o2 = 16; o2 > 0; o2 >>= 1) dot += __shfl_xor_sync(0xffffffffu, dot, o2);
+        const float sj = dot * scale;
+        const float nm = fmaxf(mx, sj);
+        const float corr = expf(mx - nm), p = expf(sj - nm);
+        sum = sum * corr + p;
+        for (int e = 0; e < 4; e++) { const int d = lane + 32 * e; ov[e] = ov[e] * corr + (d < hd ? p * bf2f(v[off + d]) : 0.f); }
+        mx = nm;
+    }
+    bf16* dst = out + (long)(segQRow[s] + i) * ldo + (long)hh * hd;
+    for (int e = 0; e < 4; e++) { const int d = lane + 32 * e; if (d < hd) dst[d] = f2bf(ov[e] / sum); }
+}
+
+#define FLASH_KERNELS(HD) \
+    extern "C" __global__ void __launch_bounds__(128) attention_hd##HD(ATTN_ARGS) { attention_flash<HD, false>(ATTN_PASS); } \
+    extern "C" __global__ void __launch_bounds__(128) attention_paged_hd##HD(ATTN_ARGS) { attention_flash<HD, true>(ATTN_PASS); }
+
+FLASH_KERNELS(16)
+FLASH_KERNELS(32)
+FLASH_KERNELS(64)
+FLASH_KERNELS(72)
+FLASH_KERNELS(128)
+
+extern "C" __global__ void attention_simple_direct(ATTN_ARGS, int hd) { attention_simple<false>(ATTN_PASS, hd); }
+extern "C" __global__ void attention_simple_paged(ATTN_ARGS, int hd) { attention_simple<true>(ATTN_PASS, hd); }

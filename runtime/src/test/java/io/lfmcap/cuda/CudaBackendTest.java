@@ -1,0 +1,263 @@
+package io.lfmcap.cuda;
+
+import static org.junit.jupiter.api.Assertions.*;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.lfmcap.cpu.CpuBackend;
+import io.lfmcap.engine.ModelBackend;
+import io.lfmcap.engine.ModelBackend.Pick;
+import io.lfmcap.engine.ModelBackend.Prompt;
+import io.lfmcap.image.PatchGrid;
+import io.lfmcap.model.CheckpointWeights;
+import io.lfmcap.model.ModelConfig;
+import io.lfmcap.model.tiny.RandomCheckpoint;
+import io.lfmcap.model.tiny.TinyCheckpoint;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The whole model on the GPU against the CPU reference on the same bf16 weights: three shapes (the tiny
+ * LFM2-VL v1 with its projector LayerNorm, the tiny LFM2.5-VL, and a small model with the real head dims:
+ * text 64 with groups of 4, vision 72), views of several sizes (1024 patches, an unchanged 16x16 grid, an
+ * antialiased 10x100 downsample, small odd grids). Tolerances: image features and logits within 3e-2
+ * relative (2-norm; bf16 activations), greedy tokens equal wherever the CPU's top two logits differ by more
+ * than 2% of the logit spread.
+ */
+@Tag("gpu")
+class CudaBackendTest {
+    @TempDir
+    static Path dir;
+
+    @BeforeAll
+    static void gpu() {
+        assumeTrue(CudaDevices.count() > 0, "no CUDA device: " + CudaDevices.unavailableReason());
+    }
+
+    /** text 512 (8 heads of 64 over 2 kv heads), 4 layers; vision 144 (2 heads of 72), 2 layers; vocab 2048. */
+    static String realHeadDimsConfig() {
+        return """
+                {"model_type": "lfm2_vl", "downsample_factor": 2, "image_token_id": 396, "projector_hidden_size": 256,
+                 "projector_use_layernorm": false, "projector_bias": true, "projector_hidden_act": "gelu",
+                 "text_config": {"hidden_size": 512, "num_hidden_layers": 4, "num_attention_heads": 8, "num_key_value_heads": 2,
+                   "intermediate_size": 1536, "block_auto_adjust_ff_dim": true, "block_ffn_dim_multiplier": 1.0, "block_multiple_of": 256,
+                   "layer_types": ["conv", "full_attention", "conv", "full_attention"], "vocab_size": 2048, "norm_eps": 1e-05,
+                   "conv_L_cache": 3, "conv_bias": false, "rope_parameters": {"rope_theta": 1000000.0, "rope_type": "default"},
+                   "max_position_embeddings": 128000, "eos_token_id": 7, "bos_token_id": 1, "pad_token_id": 0},
+                 "vision_config": {"hidden_size": 144, "intermediate_size": 320, "num_attention_heads": 2, "num_hidden_layers": 2,
+                   "num_patches": 256, "patch_size": 16, "layer_norm_eps": 1e-06, "hidden_act": "gelu_pytorch_tanh"}}
+                """;
+    }
+
+    private static Path checkpoint(String name) throws Exception {
+        Path d = dir.resolve(name);
+        if (Files.exists(d.resolve("config.json"))) return d;
+        switch (name) {
+            case "tiny-v1" -> TinyCheckpoint.write(d, TinyCheckpoint.Variant.LFM2_VL, 3);
+            case "tiny-v2.5" -> TinyCheckpoint.write(d, TinyCheckpoint.Variant.LFM2_5_VL, 4);
+            default -> RandomCheckpoint.write(d, realHeadDimsConfig(), 5);
+        }
+        return d;
+    }
+
+    private static PatchGrid view(Random random, int gh, int gw) {
+        float[] p = new float[gh * gw * 768];
+        for (int i = 0; i < p.length; i++) p[i] = random.nextFloat() * 2 - 1;
+        return new PatchGrid(gh, gw, 768, p);
+    }
+
+    /** A prompt: a few text ids, the image placeholders, more text ids. */
+    private static int[] prompt(Random random, int imageTokens, int vocab) {
+        int[] ids = new int[6 + imageTokens + 5];
+        for (int i = 0; i < ids.length; i++) ids[i] = 500 + random.nextInt(vocab - 500);
+        for (int i = 0; i < imageTokens; i++) ids[6 + i] = 396;
+        return ids;
+    }
+
+    private static double relativeError(float[] ref, float[] got) {
+        double num = 0, den = 0;
+        for (int i = 0; i < ref.length; i++) {
+            num += (double) (ref[i] - got[i]) * (ref[i] - got[i]);
+            den += (double) ref[i] * ref[i];
+        }
+        return Math.sqrt(num / den);
+    }
+
+    private static int argmax(float[] v) {
+        int b = 0;
+        for (int i = 1; i < v.length; i++) if (v[i] > v[b]) b = i;
+        return b;
+    }
+
+    /** Whether the CPU's choice is clear enough that bf16 rounding must not change it. */
+    private static boolean clearWinner(float[] logits) {
+        int best = argmax(logits);
+        float second = Float.NEGATIVE_INFINITY, min = Float.POSITIVE_INFINITY;
+        for (int i = 0; i < logits.length; i++) {
+            if (i != best) second = Math.max(second, logits[i]);
+            min = Math.min(min, logits[i]);
+        }
+        return logits[best] - second > 0.02 * (logits[best] - min);
+    }
+
+    @Test
+    void tinyV1MatchesTheCpuReference() throws Exception { compareWithCpu("tiny-v1"); }
+
+    @Test
+    void tinyV25MatchesTheCpuReference() throws Exception { compareWithCpu("tiny-v2.5"); }
+
+    @Test
+    void realHeadDimensionsMatchTheCpuReference() throws Exception { compareWithCpu("real-head-dims"); }
+
+    private void compareWithCpu(String name) throws Exception {
+        Path d = checkpoint(name);
+        ModelConfig config = ModelConfig.fromJson(Files.readString(d.resolve("config.json")));
+        int vocab = config.text().vocabSize();
+        Random random = new Random(11);
+        List<List<PatchGrid>> views = List.of(
+                List.of(view(random, 32, 32)),
+                List.of(view(random, 16, 16), view(random, 6, 4)),
+                List.of(view(random, 10, 100)),
+                List.of(view(random, 2, 2)));
+        List<Prompt> prompts = new ArrayList<>();
+        for (List<PatchGrid> v : views) {
+            int tokens = 0;
+            for (PatchGrid g : v) tokens += g.numTokens(2);
+            prompts.add(new Prompt(prompt(random, tokens, vocab), v));
+        }
+        int steps = 8;
+        int[][] forced = new int[prompts.size()][steps];
+        for (int[] f : forced) for (int i = 0; i < steps; i++) f[i] = 500 + random.nextInt(vocab - 500);
+
+        try (CheckpointWeights weights = CheckpointWeights.open(d);
+             CpuBackend cpu = CpuBackend.load(config, weights, 4);
+             CudaBackend gpu = CudaBackend.load(config, weights, 0, CudaOptions.defaults().withMaxSequences(8).withMaxSequenceTokens(1024))) {
+            // vision encoder + projector, view by view and packed
+            for (int i = 0; i < views.size(); i++) {
+                double err = relativeError(cpu.encodeImage(views.get(i)), gpu.encodeImage(views.get(i)));
+                System.out.printf("%s image %d: feature relative error %.2e%n", name, i, err);
+                assertTrue(err < 3e-2, name + " image " + i + " features: " + err);
+            }
+            // teacher-forced logits: packed prefill of all prompts, then batched decode steps
+            List<ModelBackend.SequenceState> cs = new ArrayList<>(), gs = new ArrayList<>();
+            for (Prompt p : prompts) {
+                cs.add(cpu.newSequence(p.ids().length + steps));
+                gs.add(gpu.newSequence(p.ids().length + steps));
+            }
+            List<Pick> host = Collections.nCopies(prompts.size(), Pick.HOST);
+            float[][] cpuLogits = cpu.prefill(cs, prompts, 396, host).logits();
+            float[][] gpuLogits = gpu.prefill(gs, prompts, 396, host).logits();
+            double worst = 0;
+            int clear = 0, agree = 0;
+            for (int step = 0; ; step++) {
+                for (int i = 0; i < prompts.size(); i++) {
+                    double err = relativeError(cpuLogits[i], gpuLogits[i]);
+                    worst = Math.max(worst, err);
+                    if (clearWinner(cpuLogits[i])) {
+                        clear++;
+                        if (argmax(cpuLogits[i]) == argmax(gpuLogits[i])) agree++;
+                    }
+                }
+                if (step == steps) break;
+                int[] tokens = new int[prompts.size()];
+                for (int i = 0; i < tokens.length; i++) tokens[i] = forced[i][step];
+                cpuLogits = cpu.decode(cs, tokens);
+                gpuLogits = gpu.decode(gs, tokens);
+            }
+            System.out.printf("%s: worst logits relative error %.2e; top-1 equal at %d of %d clear positions%n", name, worst, agree, clear);
+            assertTrue(worst < 3e-2, name + " logits relative error " + worst);
+            assertEquals(clear, agree, name + ": greedy choice differs where the CPU's margin is clear");
+            assertTrue(clear > 0);
+            for (ModelBackend.SequenceState s : cs) s.close();
+            for (ModelBackend.SequenceState s : gs) s.close();
+        }
+    }
+
+    @Test
+    void deviceGreedyPicksEqualTheArgmaxOfTheLogitsAndHonourTheBan() throws Exception {
+        Path d = checkpoint("tiny-v2.5");
+        ModelConfig config = ModelConfig.fromJson(Files.readString(d.resolve("config.json")));
+        Random random = new Random(5);
+        try (CheckpointWeights weights = CheckpointWeights.open(d);
+             CudaBackend gpu = CudaBackend.load(config, weights, 0, CudaOptions.defaults().withMaxSequences(4).withMaxSequenceTokens(512))) {
+            List<Prompt> prompts = List.of(new Prompt(prompt(random, 64, 1024), List.of(view(random, 16, 16))),
+                    new Prompt(prompt(random, 0, 1024), List.of()));
+            List<ModelBackend.SequenceState> a = List.of(gpu.newSequence(200), gpu.newSequence(200));
+            List<ModelBackend.SequenceState> b = List.of(gpu.newSequence(200), gpu.newSequence(200));
+            float[][] logits = gpu.prefill(a, prompts, 396, List.of(Pick.HOST, Pick.HOST)).logits();
+            int top = argmax(logits[0]);
+            ModelBackend.PassResult picked = gpu.prefill(b, prompts, 396, List.of(Pick.greedy(top), Pick.greedy(-1)));
+            assertNull(picked.logits()[0]);
+            float[] banned = logits[0].clone();
+            banned[top] = Float.NEGATIVE_INFINITY;
+            assertEquals(argmax(banned), picked.tokens()[0]);
+            assertEquals(argmax(logits[1]), picked.tokens()[1]);
+            for (ModelBackend.SequenceState s : a) s.close();
+            for (ModelBackend.SequenceState s : b) s.close();
+        }
+    }
+
+    @Test
+    void backendsOnOneGpuShareOneCopyOfTheWeights() throws Exception {
+        Path d = checkpoint("real-head-dims");
+        ModelConfig config = ModelConfig.fromJson(Files.readString(d.resolve("config.json")));
+        CudaOptions options = CudaOptions.defaults().withMaxSequences(2).withMaxSequenceTokens(256);
+        long start = DeviceMemory.liveBytes();
+        try (CheckpointWeights weights = CheckpointWeights.open(d);
+             CudaBackend first = CudaBackend.load(config, weights, 0, options)) {
+            long afterFirst = DeviceMemory.liveBytes();
+            try (CudaBackend second = CudaBackend.load(config, weights, 0, options)) {
+                long afterSecond = DeviceMemory.liveBytes();
+                assertEquals(afterFirst - start - first.weightBytes(), afterSecond - afterFirst,
+                        "the second backend allocates its workspaces and cache, not the weights again");
+                float[] expected = first.embedTokens(new int[] {3, 500});
+                first.close();
+                assertArrayEquals(expected, second.embedTokens(new int[] {3, 500}), "the weights outlive the first backend");
+            }
+        }
+        assertEquals(start, DeviceMemory.liveBytes());
+    }
+
+    @Test
+    void failedCallsGiveEverythingBackAndTheBackendGoesOn() throws Exception {
+        Path d = checkpoint("tiny-v2.5");
+        ModelConfig config = ModelConfig.fromJson(Files.readString(d.resolve("config.json")));
+        Random random = new Random(6);
+        long before = DeviceMemory.liveBytes();
+        try (CheckpointWeights weights = CheckpointWeights.open(d);
+             CudaBackend gpu = CudaBackend.load(config, weights, 0, CudaOptions.defaults().withMaxSequences(2).withMaxSequenceTokens(256))) {
+            int pages = gpu.freePages();
+            ModelBackend.SequenceState s = gpu.newSequence(200);
+            // 64 placeholders but no view: rejected before any device work
+            Prompt bad = new Prompt(prompt(random, 64, 1024), List.of());
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> gpu.prefill(List.of(s), List.of(bad), 396, List.of(Pick.HOST)));
+            assertTrue(e.getMessage().contains("64 image tokens"), e.getMessage());
+            assertThrows(IllegalArgumentException.class, () -> gpu.embedTokens(new int[] {5, 1024}));
+            assertThrows(IllegalArgumentException.class, () -> gpu.newSequence(10_000));
+            ModelBackend.SequenceState other = gpu.newSequence(100);
+            IllegalStateException full = assertThrows(IllegalStateException.class, () -> gpu.newSequence(10));
+            assertTrue(full.getMessage().contains("KV cache full"), full.getMessage());
+            assertFalse(gpu.canAllocate(10));
+            s.close();
+            other.close();
+            s.close();
+            assertEquals(pages, gpu.freePages());
+            assertEquals(2, gpu.freeSlots());
+            assertTrue(gpu.canAllocate(256));
+            // still works
+            ModelBackend.SequenceState ok = gpu.newSequence(50);
+            assertEquals(1024, gpu.prefill(ok, gpu.embedTokens(new int[] {1, 2, 3}), 3).length);
+            ok.close();
+            assertNull(gpu.brokenReason());
+        }
+        assertEquals(before, DeviceMemory.liveBytes(), "closing the backend frees all its device memory");
+    }
+}

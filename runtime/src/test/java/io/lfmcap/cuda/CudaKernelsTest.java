@@ -1,0 +1,601 @@
+package io.lfmcap.cuda;
+
+import static org.junit.jupiter.api.Assertions.*;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.lfmcap.model.FloatFormats;
+import java.util.Random;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Each kernel of kernels.cu (and the GEMM paths) against a plain Java reference on random inputs of several
+ * shapes. Tolerances follow what the output type allows: bf16 outputs within 1 bf16 ulp (2^-8 relative) of
+ * the reference plus a small absolute floor; fp32 outputs within 1e-5 relative; attention (bf16 P in the
+ * tensor-core kernel) within 1e-2 of the reference in the 2-norm.
+ */
+@Tag("gpu")
+class CudaKernelsTest {
+    private static GpuBench gpu;
+    private final Random random = new Random(7);
+
+    @BeforeAll
+    static void open() {
+        assumeTrue(CudaDevices.count() > 0, "no CUDA device: " + CudaDevices.unavailableReason());
+        gpu = new GpuBench(CudaOptions.defaults());
+    }
+
+    @AfterAll
+    static void close() {
+        if (gpu != null) gpu.close();
+    }
+
+    @BeforeEach
+    void freshScratch() { if (gpu != null) gpu.reset(); }
+
+    private float[] randn(int n, double scale) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) v[i] = (float) (random.nextGaussian() * scale);
+        return v;
+    }
+
+    private static float bf(float v) { return FloatFormats.bf16ToFloat(FloatFormats.floatToBf16(v)); }
+
+    private static float[] bf(float[] v) {
+        float[] o = new float[v.length];
+        for (int i = 0; i < v.length; i++) o[i] = bf(v[i]);
+        return o;
+    }
+
+    /** Each element within one bf16 ulp of the reference (plus an absolute floor). */
+    private static void assertBf16Close(double[] ref, float[] got, double floor, String what) {
+        assertEquals(ref.length, got.length);
+        for (int i = 0; i < ref.length; i++) {
+            double tol = Math.abs(ref[i]) * (1.0 / 256) + floor;
+            assertTrue(Math.abs(ref[i] - got[i]) <= tol, what + " [" + i + "]: expected " + ref[i] + ", got " + got[i]);
+        }
+    }
+
+    private static void assertF32Close(double[] ref, float[] got, double rel, String what) {
+        assertEquals(ref.length, got.length);
+        for (int i = 0; i < ref.length; i++) {
+            double tol = rel * (1 + Math.abs(ref[i]));
+            assertTrue(Math.abs(ref[i] - got[i]) <= tol, what + " [" + i + "]: expected " + ref[i] + ", got " + got[i]);
+        }
+    }
+
+    private static double relativeError(double[] ref, float[] got) {
+        double num = 0, den = 0;
+        for (int i = 0; i < ref.length; i++) {
+            num += (ref[i] - got[i]) * (ref[i] - got[i]);
+            den += ref[i] * ref[i];
+        }
+        return Math.sqrt(num / Math.max(den, 1e-30));
+    }
+
+    // ------------------------------------------------------------------------------------------ norms
+
+    @Test
+    void rmsNormMatchesTheReferenceForSeveralWidthsAndRowSelections() {
+        for (int n : new int[] {64, 1024, 2048}) {
+            for (int rows : new int[] {1, 7, 33}) {
+                float[] x = randn(rows * n, 3);
+                float[] w = randn(n, 0.1);
+                for (int i = 0; i < n; i++) w[i] += 1;
+                int[] pick = new int[rows];
+                for (int r = 0; r < rows; r++) pick[r] = rows - 1 - r;
+                float[] got = gpu.run(() -> {
+                    long dx = gpu.f32(x), dw = gpu.f32(w), dPick = gpu.i32(pick), out = gpu.poisoned(2L * rows * n);
+                    Kernels.rmsNorm(gpu.ctx, Kernels.Grid.of(rows, 256), dx, n, dPick, dw, out, n, n, 1e-5f);
+                    return gpu.readBf16(out, rows * n);
+                });
+                double[] ref = new double[rows * n];
+                for (int r = 0; r < rows; r++) {
+                    int src = pick[r];
+                    double ss = 0;
+                    for (int i = 0; i < n; i++) ss += (double) x[src * n + i] * x[src * n + i];
+                    double inv = 1 / Math.sqrt(ss / n + 1e-5);
+                    for (int i = 0; i < n; i++) ref[r * n + i] = w[i] * (x[src * n + i] * inv);
+                }
+                assertBf16Close(ref, got, 1e-6, "rms_norm n=" + n + " rows=" + rows);
+            }
+        }
+    }
+
+    @Test
+    void layerNormMatchesTheReferenceInBf16AndFp32() {
+        for (int n : new int[] {32, 768, 4608}) {
+            int rows = 5;
+            float[] x = randn(rows * n, 2);
+            for (int i = 0; i < x.length; i++) x[i] += 0.7f;
+            float[] w = randn(n, 0.2), b = randn(n, 0.2);
+            float[][] got = gpu.run(() -> {
+                long dx = gpu.f32(x), dw = gpu.f32(w), db = gpu.f32(b);
+                long outBf = gpu.poisoned(2L * rows * n), outF = gpu.poisoned(4L * rows * n);
+                Kernels.layerNorm(gpu.ctx, Kernels.Grid.of(rows, 256), dx, n, dw, db, outBf, 0, n, n, 1e-6f);
+                Kernels.layerNorm(gpu.ctx, Kernels.Grid.of(rows, 256), dx, n, dw, db, outF, 1, n, n, 1e-6f);
+                return new float[][] {gpu.readBf16(outBf, rows * n), gpu.readF32(outF, rows * n)};
+            });
+            double[] ref = new double[rows * n];
+            for (int r = 0; r < rows; r++) {
+                double mean = 0, var = 0;
+                for (int i = 0; i < n; i++) mean += x[r * n + i];
+                mean /= n;
+                for (int i = 0; i < n; i++) var += (x[r * n + i] - mean) * (x[r * n + i] - mean);
+                var /= n;
+                for (int i = 0; i < n; i++) ref[r * n + i] = (x[r * n + i] - mean) / Math.sqrt(var + 1e-6) * w[i] + b[i];
+            }
+            assertBf16Close(ref, got[0], 1e-5, "layer_norm bf16 n=" + n);
+            assertF32Close(ref, got[1], 2e-5, "layer_norm fp32 n=" + n);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------ decoder stages
+
+    @Test
+    void qkNormRopeWritesQueriesAndCachePagesAtEachRowsPosition() {
+        for (int hd : new int[] {16, 64}) {
+            int heads = 4, kvHeads = 2, rows = 6, slots = 2, maxPages = 4, pages = 8;
+            int width = (heads + 2 * kvHeads) * hd;
+            float[] qkv = randn(rows * width, 1.5);
+            float[] qw = randn(hd, 0.1), kw = randn(hd, 0.1);
+            for (int i = 0; i < hd; i++) { qw[i] += 1; kw[i] += 1; }
+            int[] pos = {0, 1, 63, 64, 200, 5}, slot = {0, 0, 1, 1, 1, 0};
+            int[] table = {3, 1, 0, 0, 5, 2, 7, 6}; // slot 0: pages 3,1,..; slot 1: pages 5,2,7,6
+            float[] inv = new float[hd / 2];
+            for (int j = 0; j < inv.length; j++) inv[j] = 1f / (float) Math.pow(1_000_000f, (float) (2 * j) / (float) hd);
+            long pageElems = (long) kvHeads * KvCachePool.PAGE_TOKENS * hd;
+            float[][] got = gpu.run(() -> {
+                long dQkv = gpu.f32(qkv), dqw = gpu.f32(qw), dkw = gpu.f32(kw), dPos = gpu.i32(pos), dSlot = gpu.i32(slot);
+                long dTable = gpu.i32(table), dInv = gpu.f32(inv);
+                long q = gpu.poisoned(2L * rows * heads * hd), k = gpu.poisoned(2L * pages * pageElems), v = gpu.poisoned(2L * pages * pageElems);
+                Kernels.qkNormRopeStore(gpu.ctx, new Kernels.Grid(rows, heads + 2 * kvHeads, 1, 64), dQkv, heads, kvHeads, hd,
+                        dqw, dkw, 1e-5f, dPos, dSlot, dTable, maxPages, dInv, q, k, v);
+                return new float[][] {gpu.readBf16(q, rows * heads * hd), gpu.readBf16(k, (int) (pages * pageElems)),
+                        gpu.readBf16(v, (int) (pages * pageElems))};
+            });
+            for (int r = 0; r < rows; r++) {
+                int page = table[slot[r] * maxPages + pos[r] / 64];
+                for (int h = 0; h < heads + 2 * kvHeads; h++) {
+                    double[] ref = new double[hd];
+                    float[] gotRow = new float[hd];
+                    boolean isV = h >= heads + kvHeads;
+                    if (isV) {
+                        for (int i = 0; i < hd; i++) ref[i] = qkv[r * width + h * hd + i];
+                    } else {
+                        float[] w = h < heads ? qw : kw;
+                        double ss = 0;
+                        for (int i = 0; i < hd; i++) ss += (double) qkv[r * width + h * hd + i] * qkv[r * width + h * hd + i];
+                        double invRms = 1 / Math.sqrt(ss / hd + 1e-5);
+                        double[] n = new double[hd];
+                        for (int i = 0; i < hd; i++) n[i] = w[i] * (qkv[r * width + h * hd + i] * invRms);
+                        for (int j = 0; j < hd / 2; j++) {
+                            float angle = (float) pos[r] * inv[j];
+                            ref[j] = n[j] * Math.cos(angle) - n[j + hd / 2] * Math.sin(angle);
+                            ref[j + hd / 2] = n[j + hd / 2] * Math.cos(angle) + n[j] * Math.sin(angle);
+                        }
+                    }
+                    if (h < heads) {
+                        System.arraycopy(got[0], (r * heads + h) * hd, gotRow, 0, hd);
+                    } else {
+                        int g = isV ? h - heads - kvHeads : h - heads;
+                        int at = (int) (page * pageElems + ((long) g * KvCachePool.PAGE_TOKENS + pos[r] % 64) * hd);
+                        System.arraycopy(isV ? got[2] : got[1], at, gotRow, 0, hd);
+                    }
+                    assertBf16Close(ref, gotRow, 1e-5, "hd " + hd + " row " + r + " head " + h);
+                }
+            }
+        }
+    }
+
+    @Test
+    void shortConvGatesAndCarriesTheStateAcrossChunks() {
+        int hidden = 96, kernel = 3, history = kernel - 1;
+        // two sequences in one pass: slot 1 with 5 rows (a prefill chunk), slot 0 with 1 row (a decode step)
+        int[] segFirst = {0, 5}, segRows = {5, 1}, segSlot = {1, 0};
+        int rows = 6;
+        float[] bcx = randn(rows * 3 * hidden, 1);
+        float[] taps = randn(hidden * kernel, 0.5);
+        float[] state = randn(2 * history * hidden, 1); // [slot][history][H], one conv layer
+        int[] rowSegStart = {0, 0, 0, 0, 0, 5}, rowSlot = {1, 1, 1, 1, 1, 0};
+        float[][] got = gpu.run(() -> {
+            long dBcx = gpu.f32(bcx), dTaps = gpu.f32(taps), dState = gpu.f32(state), y = gpu.poisoned(2L * rows * hidden);
+            long dStart = gpu.i32(rowSegStart), dSlot = gpu.i32(rowSlot);
+            Kernels.shortConv(gpu.ctx, new Kernels.Grid((hidden + 255) / 256, rows, 1, 256), dBcx, hidden, dTaps, kernel, dState,
+                    (long) history * hidden, dStart, dSlot, y);
+            Kernels.shortConvState(gpu.ctx, new Kernels.Grid((hidden + 255) / 256, 2, 1, 256), dBcx, hidden, kernel, dState,
+                    (long) history * hidden, gpu.i32(segFirst), gpu.i32(segRows), gpu.i32(segSlot));
+            return new float[][] {gpu.readBf16(y, rows * hidden), gpu.readF32(dState, state.length)};
+        });
+        double[] refY = new double[rows * hidden];
+        double[] refState = new double[state.length];
+        for (int s = 0; s < 2; s++) {
+            int first = segFirst[s], n = segRows[s], sl = segSlot[s];
+            for (int c = 0; c < hidden; c++) {
+                double[] u = new double[history + n]; // old state then the chunk
+                for (int j = 0; j < history; j++) u[j] = state[(sl * history + j) * hidden + c];
+                for (int t = 0; t < n; t++) u[history + t] = (double) bcx[(first + t) * 3 * hidden + c] * bcx[(first + t) * 3 * hidden + 2 * hidden + c];
+                for (int t = 0; t < n; t++) {
+                    double acc = 0;
+                    for (int k = 0; k < kernel; k++) acc += taps[c * kernel + k] * u[t + k];
+                    refY[(first + t) * hidden + c] = bcx[(first + t) * 3 * hidden + hidden + c] * acc;
+                }
+                for (int j = 0; j < history; j++) refState[(sl * history + j) * hidden + c] = u[n + j];
+            }
+        }
+        assertBf16Close(refY, got[0], 1e-5, "short_conv y");
+        assertF32Close(refState, got[1], 1e-6, "short_conv_state");
+    }
+
+    @Test
+    void siluMulGeluErfBiasActAndBf16ConversionMatchTheirFormulas() {
+        int rows = 9, f = 300;
+        float[] gu = randn(rows * 2 * f, 2);
+        float[] x = randn(rows * f, 2);
+        float[] bias = randn(f, 0.5);
+        float[][] got = gpu.run(() -> {
+            long dGu = gpu.f32(gu), dX = gpu.f32(x), silu = gpu.poisoned(2L * rows * f), gelu = gpu.poisoned(2L * rows * f), conv = gpu.poisoned(2L * rows * f);
+            Kernels.Grid few = Kernels.Grid.of(3, 256); // fewer threads than elements: the grid-stride loops
+            Kernels.siluMul(gpu.ctx, few, dGu, rows, f, silu);
+            Kernels.geluErf(gpu.ctx, few, dX, (long) rows * f, gelu);
+            Kernels.f32ToBf16(gpu.ctx, few, dX, conv, (long) rows * f);
+            long dF32 = gpu.f32(x), dBias = gpu.f32(bias);
+            Kernels.biasAct(gpu.ctx, few, dF32, 0, dBias, rows, f, 1);
+            long dBf = gpu.bf16(x), dBiasBf = gpu.bf16(bias);
+            Kernels.biasAct(gpu.ctx, few, dBf, 1, dBiasBf, rows, f, 0);
+            return new float[][] {gpu.readBf16(silu, rows * f), gpu.readBf16(gelu, rows * f), gpu.readBf16(conv, rows * f),
+                    gpu.readF32(dF32, rows * f), gpu.readBf16(dBf, rows * f)};
+        });
+        double[] refSilu = new double[rows * f], refGelu = new double[rows * f], refConv = new double[rows * f];
+        double[] refTanh = new double[rows * f], refBias = new double[rows * f];
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < f; c++) {
+                double g = gu[r * 2 * f + c], u = gu[r * 2 * f + f + c];
+                refSilu[r * f + c] = g / (1 + Math.exp(-g)) * u;
+                double v = x[r * f + c];
+                refGelu[r * f + c] = v * 0.5 * (1 + erf(v / Math.sqrt(2)));
+                refConv[r * f + c] = bf(x[r * f + c]);
+                double b = v + bias[c];
+                refTanh[r * f + c] = 0.5 * b * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (b + 0.044715 * b * b * b)));
+                refBias[r * f + c] = bf(x[r * f + c]) + bf(bias[c]);
+            }
+        }
+        assertBf16Close(refSilu, got[0], 1e-5, "silu_mul");
+        assertBf16Close(refGelu, got[1], 1e-5, "gelu_erf");
+        assertBf16Close(refConv, got[2], 0, "f32_to_bf16 (exact)");
+        assertF32Close(refTanh, got[3], 2e-6, "bias_act gelu_tanh fp32");
+        assertBf16Close(refBias, got[4], 1e-6, "bias_act bf16");
+    }
+
+    /** Abramowitz-Stegun 7.1.26 is too coarse for a reference; this series/continued fraction is double-accurate. */
+    private static double erf(double x) {
+        double t = Math.abs(x);
+        double r;
+        if (t < 2.5) {
+            double sum = t, term = t, t2 = t * t;
+            for (int n = 1; n < 100; n++) {
+                term *= -t2 / n;
+                sum += term / (2 * n + 1);
+            }
+            r = 2 / Math.sqrt(Math.PI) * sum;
+        } else {
+            double f = 0;
+            for (int n = 60; n >= 1; n--) f = n / 2.0 / (t + f);
+            r = 1 - Math.exp(-t * t) / Math.sqrt(Math.PI) / (t + f);
+        }
+        return x < 0 ? -r : r;
+    }
+
+    @Test
+    void embedRowsTakesImageRowsAndTokenRowsInPromptOrder() {
+        int hidden = 48, vocab = 20, imageRows = 3;
+        float[] table = randn(vocab * hidden, 1);
+        float[] image = randn(imageRows * hidden, 1);
+        int[] gather = {-2, 0, 1, -20, 2, -1};
+        float[] got = gpu.run(() -> {
+            long x = gpu.poisoned(4L * gather.length * hidden);
+            long dImage = gpu.f32(image);
+            Kernels.embedRows(gpu.ctx, Kernels.Grid.of(gather.length, 256), gpu.i32(gather), gpu.bf16(table), dImage, hidden, x);
+            return gpu.readF32(x, gather.length * hidden);
+        });
+        for (int r = 0; r < gather.length; r++)
+            for (int c = 0; c < hidden; c++) {
+                float want = gather[r] >= 0 ? image[gather[r] * hidden + c] : bf(table[(-gather[r] - 1) * hidden + c]);
+                assertEquals(want, got[r * hidden + c], 0f, "row " + r);
+            }
+    }
+
+    @Test
+    void argmaxTakesTheLowestIdOnTiesAndNeverTheBannedOne() {
+        int vocab = 65536, rows = 4;
+        float[] logits = randn(rows * vocab, 1);
+        logits[0 * vocab + 70000 % vocab] = 9f;
+        logits[0 * vocab + 5] = 9f;                      // tie: 5 wins over 4464
+        logits[1 * vocab + 7] = 20f;                     // banned in row 1
+        logits[1 * vocab + 100] = 10f;
+        logits[2 * vocab + 65535] = 11f;
+        logits[3 * vocab] = 12f;
+        int[] banned = {-1, 7, -1, 0};
+        int[] got = gpu.run(() -> {
+            long out = gpu.poisoned(4L * rows);
+            Kernels.argmaxRows(gpu.ctx, Kernels.Grid.of(rows, 1024), gpu.f32(logits), vocab, gpu.i32(banned), out);
+            return gpu.readI32(out, rows);
+        });
+        assertEquals(5, got[0]);
+        assertEquals(100, got[1]);
+        assertEquals(65535, got[2]);
+        int best = 1;
+        for (int i = 1; i < vocab; i++) if (logits[3 * vocab + i] > logits[3 * vocab + best]) best = i;
+        assertEquals(best, got[3]);
+    }
+
+    // ------------------------------------------------------------------------------------------ vision stages
+
+    @Test
+    void positionEmbeddingResizeAddsTheAntialiasedBilinearTableForEachView() {
+        int side = 16, dim = 24;
+        float[] table = randn(side * side * dim, 1);
+        int[][] grids = {{32, 32}, {16, 16}, {10, 100}, {4, 6}};
+        int patches = 0;
+        for (int[] g : grids) patches += g[0] * g[1];
+        float[] x = randn(patches * dim, 1);
+        int[] desc = new int[6 * grids.length], patchView = new int[patches];
+        java.util.List<PositionTaps.Axis> axes = new java.util.ArrayList<>();
+        int p = 0, taps = 0, maxTaps = 1;
+        for (int v = 0; v < grids.length; v++) {
+            PositionTaps.Axis h = PositionTaps.axis(side, grids[v][0]), w = PositionTaps.axis(side, grids[v][1]);
+            axes.add(h);
+            axes.add(w);
+            desc[6 * v] = p;
+            desc[6 * v + 1] = grids[v][0];
+            desc[6 * v + 2] = grids[v][1];
+            desc[6 * v + 3] = taps;
+            desc[6 * v + 4] = taps + grids[v][0];
+            taps += grids[v][0] + grids[v][1];
+            maxTaps = Math.max(maxTaps, Math.max(h.maxTaps(), w.maxTaps()));
+            for (int k = 0; k < grids[v][0] * grids[v][1]; k++) patchView[p++] = v;
+        }
+        int[] first = new int[taps], count = new int[taps];
+        float[] weights = new float[taps * maxTaps];
+        int t = 0;
+        for (PositionTaps.Axis a : axes)
+            for (int o = 0; o < a.first().length; o++, t++) {
+                first[t] = a.first()[o];
+                count[t] = a.count()[o];
+                System.arraycopy(a.weights(), o * a.maxTaps(), weights, t * maxTaps, a.count()[o]);
+            }
+        final int mt = maxTaps, total = patches;
+        float[] got = gpu.run(() -> {
+            long dx = gpu.f32(x);
+            Kernels.visionPositionAdd(gpu.ctx, Kernels.Grid.of(total, 128), dx, dim, gpu.f32(table), side, gpu.i32(patchView),
+                    gpu.i32(desc), gpu.i32(first), gpu.i32(count), gpu.f32(weights), mt);
+            return gpu.readF32(dx, total * dim);
+        });
+        double[] ref = new double[patches * dim];
+        p = 0;
+        for (int v = 0; v < grids.length; v++) {
+            PositionTaps.Axis h = axes.get(2 * v), w = axes.get(2 * v + 1);
+            for (int r = 0; r < grids[v][0]; r++)
+                for (int c = 0; c < grids[v][1]; c++, p++)
+                    for (int ch = 0; ch < dim; ch++) {
+                        double acc = 0;
+                        for (int i = 0; i < h.count()[r]; i++) {
+                            double row = 0;
+                            for (int j = 0; j < w.count()[c]; j++)
+                                row += table[((h.first()[r] + i) * side + w.first()[c] + j) * dim + ch] * w.weights()[c * w.maxTaps() + j];
+                            acc += row * h.weights()[r * h.maxTaps() + i];
+                        }
+                        ref[p * dim + ch] = x[p * dim + ch] + acc;
+                    }
+        }
+        assertF32Close(ref, got, 1e-6, "vision_position_add");
+    }
+
+    @Test
+    void pixelUnshuffleConcatenatesTwoByTwoNeighboursWithAndWithoutLayerNorm() {
+        int dim = 20, factor = 2;
+        int[][] grids = {{4, 6}, {2, 2}};
+        int patches = 24 + 4, tokens = 6 + 1;
+        float[] feat = randn(patches * dim, 1);
+        int[] desc = {0, 4, 6, 0, 0, 0, 24, 2, 2, 0, 0, 6};
+        int[] tokenView = {0, 0, 0, 0, 0, 0, 1};
+        int width = dim * factor * factor;
+        float[] lw = randn(width, 0.2), lb = randn(width, 0.2);
+        float[][] got = gpu.run(() -> {
+            long dFeat = gpu.f32(feat), dDesc = gpu.i32(desc), dTv = gpu.i32(tokenView);
+            long plain = gpu.poisoned(2L * tokens * width), normed = gpu.poisoned(2L * tokens * width);
+            Kernels.pixelUnshuffle(gpu.ctx, Kernels.Grid.of(tokens, 256), dFeat, dim, factor, dTv, dDesc, 0, 0, 1e-5f, plain);
+            Kernels.pixelUnshuffle(gpu.ctx, Kernels.Grid.of(tokens, 256), dFeat, dim, factor, dTv, dDesc, gpu.f32(lw), gpu.f32(lb),
+                    1e-5f, normed);
+            return new float[][] {gpu.readBf16(plain, tokens * width), gpu.readBf16(normed, tokens * width)};
+        });
+        double[] refPlain = new double[tokens * width], refNorm = new double[tokens * width];
+        int t = 0;
+        for (int v = 0; v < grids.length; v++) {
+            int gh = grids[v][0], gw = grids[v][1], first = desc[6 * v];
+            for (int r = 0; r < gh / 2; r++)
+                for (int c = 0; c < gw / 2; c++, t++) {
+                    double[] u = new double[width];
+                    for (int dy = 0; dy < 2; dy++)
+                        for (int dx = 0; dx < 2; dx++)
+                            for (int ch = 0; ch < dim; ch++)
+                                u[(dy * 2 + dx) * dim + ch] = feat[(first + (2 * r + dy) * gw + 2 * c + dx) * dim + ch];
+                    double mean = 0, var = 0;
+                    for (double e : u) mean += e;
+                    mean /= width;
+                    for (double e : u) var += (e - mean) * (e - mean);
+                    var /= width;
+                    for (int k = 0; k < width; k++) {
+                        refPlain[t * width + k] = u[k];
+                        refNorm[t * width + k] = (u[k] - mean) / Math.sqrt(var + 1e-5) * lw[k] + lb[k];
+                    }
+                }
+        }
+        assertBf16Close(refPlain, got[0], 0, "pixel_unshuffle");
+        assertBf16Close(refNorm, got[1], 1e-5, "pixel_unshuffle + layer_norm");
+    }
+
+    // ------------------------------------------------------------------------------------------ attention
+
+    /** Reference attention of one (segment, query, head) in double. */
+    private static double[] attend(float[] q, int qOff, float[][] keys, float[][] values, int count, double scale) {
+        int hd = keys[0].length;
+        double[] s = new double[count];
+        double max = Double.NEGATIVE_INFINITY;
+        for (int j = 0; j < count; j++) {
+            double d = 0;
+            for (int i = 0; i < hd; i++) d += (double) q[qOff + i] * keys[j][i];
+            s[j] = d * scale;
+            max = Math.max(max, s[j]);
+        }
+        double sum = 0;
+        for (int j = 0; j < count; j++) sum += s[j] = Math.exp(s[j] - max);
+        double[] o = new double[hd];
+        for (int j = 0; j < count; j++) for (int i = 0; i < hd; i++) o[i] += s[j] / sum * values[j][i];
+        return o;
+    }
+
+    @Test
+    void visionAttentionOverPackedViewsOfDifferentSizesMatchesTheReference() {
+        for (int hd : new int[] {16, 64, 72}) {
+            int heads = 3, dim = heads * hd;
+            int[] sizes = {1, 77, 300};
+            int rows = 378;
+            float[] qkv = bf(randn(rows * 3 * dim, 1.2));
+            int[] segFirst = {0, 1, 78}, causal = {-1, -1, -1};
+            float scale = (float) Math.pow(hd, -0.5);
+            for (boolean simple : new boolean[] {false, true}) {
+                float[] got = gpu.run(() -> {
+                    long dQkv = gpu.bf16(qkv), out = gpu.poisoned(2L * rows * dim);
+                    long dFirst = gpu.i32(segFirst), dSizes = gpu.i32(sizes), dCausal = gpu.i32(causal);
+                    Attention.run(gpu.ctx, simple, hd, false, dQkv, 3 * dim, dQkv + 2L * dim, dQkv + 4L * dim, 3 * dim, out, dim,
+                            heads, heads, scale, dFirst, dSizes, dFirst, dSizes, dCausal, 0, 0, 300, 3);
+                    return gpu.readBf16(out, rows * dim);
+                });
+                double[] ref = new double[rows * dim];
+                for (int s = 0; s < sizes.length; s++)
+                    for (int h = 0; h < heads; h++) {
+                        float[][] k = new float[sizes[s]][hd], v = new float[sizes[s]][hd];
+                        for (int j = 0; j < sizes[s]; j++)
+                            for (int i = 0; i < hd; i++) {
+                                k[j][i] = qkv[(segFirst[s] + j) * 3 * dim + dim + h * hd + i];
+                                v[j][i] = qkv[(segFirst[s] + j) * 3 * dim + 2 * dim + h * hd + i];
+                            }
+                        for (int i = 0; i < sizes[s]; i++) {
+                            double[] o = attend(qkv, (segFirst[s] + i) * 3 * dim + h * hd, k, v, sizes[s], scale);
+                            System.arraycopy(o, 0, ref, (segFirst[s] + i) * dim + h * hd, hd);
+                        }
+                    }
+                double err = relativeError(ref, got);
+                System.out.printf("vision attention hd=%d %s: relative error %.2e%n", hd, simple ? "simple" : "flash", err);
+                assertTrue(err < (simple ? 4e-3 : 1e-2), "hd " + hd + (simple ? " simple" : " flash") + ": relative error " + err);
+            }
+        }
+    }
+
+    @Test
+    void pagedCausalGroupedAttentionMatchesTheReferenceForPrefillContinuationAndDecode() {
+        for (int hd : new int[] {16, 64}) {
+            for (int group : new int[] {2, 4}) {
+                int kvHeads = 2, heads = kvHeads * group, qWidth = heads * hd;
+                int maxPages = 5, pages = 16, slots = 4;
+                // segments: fresh prefill (0, 70 rows), continuation (position 100, 30 rows), decode rows at 5, 64 and 250
+                // the last decode row reads slot 0's pages again, up to position 250
+                int[] start = {0, 100, 5, 64, 250}, rowsPer = {70, 30, 1, 1, 1}, slot = {0, 1, 2, 3, 0};
+                int segments = start.length, rows = 0;
+                int[] segFirst = new int[segments], keyCount = new int[segments];
+                for (int s = 0; s < segments; s++) {
+                    segFirst[s] = rows;
+                    rows += rowsPer[s];
+                    keyCount[s] = start[s] + rowsPer[s];
+                }
+                int[] table = new int[slots * maxPages];
+                for (int i = 0; i < table.length; i++) table[i] = (i * 7 + 3) % pages;
+                long pageElems = (long) kvHeads * KvCachePool.PAGE_TOKENS * hd;
+                float[] kPool = bf(randn((int) (pages * pageElems), 1)), vPool = bf(randn((int) (pages * pageElems), 1));
+                float[] q = bf(randn(rows * qWidth, 1.2));
+                float scale = (float) Math.pow(hd, -0.5);
+                final int totalRows = rows;
+                for (boolean simple : new boolean[] {false, true}) {
+                    float[] got = gpu.run(() -> {
+                        long dq = gpu.bf16(q), dk = gpu.bf16(kPool), dv = gpu.bf16(vPool), out = gpu.poisoned(2L * totalRows * qWidth);
+                        Attention.run(gpu.ctx, simple, hd, true, dq, qWidth, dk, dv, 0, out, qWidth, heads, kvHeads, scale,
+                                gpu.i32(segFirst), gpu.i32(rowsPer), gpu.i32(slot), gpu.i32(keyCount), gpu.i32(start),
+                                gpu.i32(table), maxPages, 70, segments);
+                        return gpu.readBf16(out, totalRows * qWidth);
+                    });
+                    double[] ref = new double[rows * qWidth];
+                    for (int s = 0; s < segments; s++)
+                        for (int h = 0; h < heads; h++) {
+                            int g = h / group;
+                            float[][] k = new float[keyCount[s]][hd], v = new float[keyCount[s]][hd];
+                            for (int j = 0; j < keyCount[s]; j++) {
+                                int page = table[slot[s] * maxPages + j / 64];
+                                long at = page * pageElems + ((long) g * 64 + j % 64) * hd;
+                                for (int i = 0; i < hd; i++) {
+                                    k[j][i] = kPool[(int) (at + i)];
+                                    v[j][i] = vPool[(int) (at + i)];
+                                }
+                            }
+                            for (int i = 0; i < rowsPer[s]; i++) {
+                                double[] o = attend(q, (segFirst[s] + i) * qWidth + h * hd, k, v, start[s] + i + 1, scale);
+                                System.arraycopy(o, 0, ref, (segFirst[s] + i) * qWidth + h * hd, hd);
+                            }
+                        }
+                    double err = relativeError(ref, got);
+                    System.out.printf("paged attention hd=%d group=%d %s: relative error %.2e%n", hd, group, simple ? "simple" : "flash", err);
+                    assertTrue(err < (simple ? 4e-3 : 1e-2), "hd " + hd + " group " + group + (simple ? " simple" : " flash") + ": " + err);
+                }
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------ GEMM
+
+    @Test
+    void linearLayersMatchAnFp32ReferenceWithAndWithoutFusedEpilogues() {
+        int rows = 37, in = 256, out = 96;
+        float[] x = bf(randn(rows * in, 1)), w = bf(randn(out * in, 0.1));
+        float[] biasF = randn(out, 0.5), biasB = bf(randn(out, 0.5));
+        float[] residual = randn(rows * out, 1);
+        double[] plain = new double[rows * out];
+        for (int r = 0; r < rows; r++)
+            for (int o = 0; o < out; o++) {
+                double d = 0;
+                for (int i = 0; i < in; i++) d += (double) x[r * in + i] * w[o * in + i];
+                plain[r * out + o] = d;
+            }
+        double[] refAcc = new double[rows * out], refBiasGelu = new double[rows * out], refBf = new double[rows * out];
+        for (int i = 0; i < plain.length; i++) {
+            refAcc[i] = residual[i] + plain[i] + biasF[i % out];
+            double b = plain[i] + biasB[i % out];
+            refBiasGelu[i] = 0.5 * b * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (b + 0.044715 * b * b * b)));
+            refBf[i] = plain[i];
+        }
+        for (boolean fused : new boolean[] {true, false}) {
+            float[][] got = gpu.run(() -> {
+                Gemm gemm = new Gemm(gpu.ctx, fused);
+                try {
+                    DeviceMatrix m = new DeviceMatrix(gpu.bf16(w), out, in);
+                    long dx = gpu.bf16(x), acc = gpu.f32(residual), gelu = gpu.poisoned(2L * rows * out), y = gpu.poisoned(2L * rows * out);
+                    long bF = gpu.f32(biasF), bB = gpu.bf16(biasB);
+                    gemm.linearBias(dx, rows, m, bF, acc, true, true, false);
+                    gemm.linearBias(dx, rows, m, bB, gelu, false, false, true);
+                    gemm.linear(dx, rows, m, y, false, false);
+                    if (fused) System.out.println("cuBLASLt fused epilogues: bias+residual fp32 " + gemm.fusesEpilogue(rows, m, bF, true, true, false)
+                            + ", bias+gelu bf16 " + gemm.fusesEpilogue(rows, m, bB, false, false, true));
+                    return new float[][] {gpu.readF32(acc, rows * out), gpu.readBf16(gelu, rows * out), gpu.readBf16(y, rows * out)};
+                } finally {
+                    gemm.close();
+                }
+            });
+            assertF32Close(refAcc, got[0], 1e-5, "linear + bias + residual (fused " + fused + ")");
+            // unfused, the GEMM's bf16 output is rounded once more before the bias and GELU
+            assertBf16Close(refBiasGelu, got[1], fused ? 1e-3 : 2e-2, "linear + bias + gelu_tanh (fused " + fused + ")");
+            assertBf16Close(refBf, got[2], 1e-4, "linear to bf16");
+        }
+    }
+}

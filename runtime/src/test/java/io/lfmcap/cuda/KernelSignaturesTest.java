@@ -1,0 +1,87 @@
+package io.lfmcap.cuda;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.lang.reflect.Method;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Every typed launcher in {@link Kernels} against the kernel signatures of kernels.cu (no GPU needed):
+ * same parameter count, and each Java type the C type's ({@code T*} and {@code long}: long, {@code int}:
+ * int, {@code float}: float). cuLaunchKernel cannot catch a wrong argument list; this can.
+ */
+class KernelSignaturesTest {
+    /** Kernel name -> C parameter types, from the extern "C" entry points (ATTN_ARGS and FLASH_KERNELS expanded). */
+    static Map<String, List<String>> signatures() {
+        String src = KernelModule.source().replace("\\\n", " ");
+        Matcher attn = Pattern.compile("#define ATTN_ARGS (.*)").matcher(src);
+        assertTrue(attn.find());
+        String attnArgs = attn.group(1).trim();
+        Map<String, List<String>> out = new HashMap<>();
+        Matcher m = Pattern.compile("extern \"C\" __global__ void (?:__launch_bounds__\\(\\d+\\) )?(\\w+)\\(([^)]*)\\)").matcher(src);
+        while (m.find()) {
+            if (m.group(1).startsWith("__")) continue; // the FLASH_KERNELS macro body (attention_hd##HD) is expanded below
+            out.put(m.group(1), types(m.group(2).replace("ATTN_ARGS", attnArgs)));
+        }
+        Matcher flash = Pattern.compile("^FLASH_KERNELS\\((\\d+)\\)", Pattern.MULTILINE).matcher(src);
+        while (flash.find()) {
+            out.put("attention_hd" + flash.group(1), types(attnArgs));
+            out.put("attention_paged_hd" + flash.group(1), types(attnArgs));
+        }
+        return out;
+    }
+
+    private static List<String> types(String params) {
+        List<String> types = new ArrayList<>();
+        for (String p : params.split(",")) {
+            String t = p.trim();
+            if (t.contains("*")) types.add("long");
+            else if (t.startsWith("int ")) types.add("int");
+            else if (t.startsWith("long ")) types.add("long");
+            else if (t.startsWith("float ")) types.add("float");
+            else fail("unexpected kernel parameter '" + t + "'");
+        }
+        return types;
+    }
+
+    @Test
+    void everyLauncherPassesTheKernelsParametersInOrder() {
+        Map<String, List<String>> kernels = signatures();
+        assertTrue(kernels.size() >= 25, "parsed " + kernels.keySet());
+        TreeSet<String> launched = new TreeSet<>();
+        for (Method method : Kernels.class.getDeclaredMethods()) {
+            Kernels.Kernel k = method.getAnnotation(Kernels.Kernel.class);
+            if (k == null) continue;
+            Class<?>[] params = method.getParameterTypes();
+            int first = 0;
+            assertEquals(GpuContext.class, params[first++], method.getName());
+            if (params[first] == String.class) first++;
+            assertEquals(Kernels.Grid.class, params[first++], method.getName());
+            List<String> java = new ArrayList<>();
+            for (int i = first; i < params.length; i++) java.add(params[i].getName());
+            for (String name : k.value()) {
+                assertTrue(kernels.containsKey(name), "no kernel " + name + " in kernels.cu");
+                assertEquals(kernels.get(name), java, "parameters of " + name + " vs Kernels." + method.getName());
+                launched.add(name);
+            }
+        }
+        assertEquals(new TreeSet<>(kernels.keySet()), launched, "every kernel has a launcher");
+    }
+
+    @Test
+    void theFlashHeadDimsAreTheCompiledOnes() {
+        Map<String, List<String>> kernels = signatures();
+        for (int hd : new int[] {16, 32, 64, 72, 128}) {
+            assertTrue(Attention.hasFlashKernel(hd));
+            assertTrue(kernels.containsKey("attention_hd" + hd) && kernels.containsKey("attention_paged_hd" + hd));
+        }
+        assertFalse(Attention.hasFlashKernel(80));
+    }
+}

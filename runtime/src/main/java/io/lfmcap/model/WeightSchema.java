@@ -19,12 +19,19 @@ import java.util.TreeSet;
  * When true it is normally absent; a present one of the embedding's shape is tolerated and ignored,
  * because transformers ties the head to {@code embed_tokens} after loading, so the runtime uses
  * {@code embed_tokens} ({@link #LM_HEAD} is then neither missing nor extra).
+ *
+ * <p>SigLIP2's pooling head ({@code model.vision_tower.vision_model.head.*}): transformers builds it
+ * when the vision config's {@code vision_use_head} is true (its default), so folders saved by
+ * transformers from a config that leaves the flag out carry it; {@code Lfm2VlModel} only reads
+ * {@code last_hidden_state}, so these tensors are tolerated and never used.
  */
 public final class WeightSchema {
     public static final String TEXT = "model.language_model.";
     public static final String VISION = "model.vision_tower.vision_model.";
     public static final String PROJECTOR = "model.multi_modal_projector.";
     public static final String LM_HEAD = "lm_head.weight";
+    /** The unused SigLIP2 pooling head (see the class comment). */
+    public static final String VISION_POOLING_HEAD = VISION + "head.";
 
     private final Map<String, long[]> expected;
     private final boolean tiedHead;
@@ -120,7 +127,7 @@ public final class WeightSchema {
                 problems.add("wrong shape " + e.getKey() + ": expected " + Tensor.shapeString(e.getValue()) + ", found " + Tensor.shapeString(found));
         }
         for (String name : new TreeSet<>(store.names())) {
-            if (expected.containsKey(name)) continue;
+            if (expected.containsKey(name) || name.startsWith(VISION_POOLING_HEAD)) continue;
             long[] found = store.get(name).shape();
             if (name.equals(LM_HEAD) && tiedHead) {
                 if (!Arrays.equals(found, headShape))

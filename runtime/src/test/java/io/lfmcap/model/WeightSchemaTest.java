@@ -75,6 +75,18 @@ class WeightSchemaTest {
     }
 
     @Test
+    void siglipPoolingHeadSavedByTransformersIsToleratedButOtherExtrasAreNot() {
+        WeightSchema schema = WeightSchema.of(LFM25_450M);
+        ShapeStore withHead = new ShapeStore(schema.expected())
+                .put("model.vision_tower.vision_model.head.probe", 1, 1, 768)
+                .put("model.vision_tower.vision_model.head.attention.in_proj_weight", 2304, 768)
+                .put("model.vision_tower.vision_model.head.mlp.fc1.weight", 3072, 768);
+        assertDoesNotThrow(() -> schema.validate(withHead));
+        ShapeStore stray = new ShapeStore(schema.expected()).put("model.vision_tower.vision_model.headless.weight", 3);
+        assertThrows(ModelFileException.class, () -> schema.validate(stray));
+    }
+
+    @Test
     void tiedHeadOfTheEmbeddingShapeIsTolerated() {
         WeightSchema schema = WeightSchema.of(LFM25_450M);
         assertDoesNotThrow(() -> schema.validate(new ShapeStore(schema.expected()).put(WeightSchema.LM_HEAD, 65536, 1024)));

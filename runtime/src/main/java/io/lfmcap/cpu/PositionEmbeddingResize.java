@@ -8,11 +8,11 @@ package io.lfmcap.cpu;
  * triangle filter widened by the scale when downsampling, weights normalised, width pass then height pass,
  * an axis whose size does not change is skipped, and the same float/double mix in the index arithmetic.
  */
-final class PositionEmbeddingResize {
+public final class PositionEmbeddingResize {
     private PositionEmbeddingResize() {}
 
     /** Per output index along one axis: first input index, count, and normalised weights ({@code maxTaps} apart). */
-    record AxisWeights(int[] first, int[] count, float[] weights, int maxTaps) {}
+    public record AxisWeights(int[] first, int[] count, float[] weights, int maxTaps) {}
 
     /**
      * @param table {@code [side * side, dim]}, grid cell (i, j) at row {@code i * side + j}
@@ -52,8 +52,11 @@ final class PositionEmbeddingResize {
         return out;
     }
 
-    /** PyTorch's antialiased bilinear taps for one axis {@code in -> out} (interp_size 2, fp32 scale). */
-    static AxisWeights axisWeights(int in, int out) {
+    /**
+     * PyTorch's antialiased bilinear taps for one axis {@code in -> out} (interp_size 2, fp32 scale);
+     * also what the CUDA backend uploads for its position-add kernel.
+     */
+    public static AxisWeights axisWeights(int in, int out) {
         float scale = (float) in / (float) out;
         float support = scale >= 1.0 ? (float) (1.0 * scale) : 1.0f;
         float invScale = scale >= 1.0 ? (float) (1.0 / scale) : 1.0f;

@@ -15,6 +15,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
@@ -55,6 +56,11 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--new-tokens", defaultValue = "64", description = "Exactly this many new tokens per image. Default: ${DEFAULT-VALUE}.")
     int newTokens;
 
+    @Option(names = "--mix", description = {"The mixed workload instead of --sizes / --new-tokens: 25% 512x512, 25% 1024x768 (tiled),",
+            "50% 640x480, caption lengths uniform in [16, 128] tokens (random weights never choose end-of-sequence,",
+            "so each request stops at its own length as if it had)."})
+    boolean mix;
+
     @Option(names = "--warmup", defaultValue = "1", description = "Untimed images first (JIT warm-up). Default: ${DEFAULT-VALUE}.")
     int warmup;
 
@@ -70,29 +76,49 @@ final class BenchCommand implements Callable<Integer> {
         Path modelPath = model != null ? model : BenchModels.randomCheckpoint(shape, cacheDir, System.err);
         try (ModelPackage pkg = ModelPackages.open(modelPath);
              CaptionEngine engine = CaptionEngines.open(pkg, engineArgs.toOptions())) {
-            run(engine, warmup, "warmup");
+            run(engine, requests(warmup, "warmup"));
+            List<CaptionRequest> timed = requests(images, "img");
+            Map<String, Double> before = engine.stats();
             long start = System.nanoTime();
-            List<CaptionResult> results = run(engine, images, "img");
+            List<CaptionResult> results = run(engine, timed);
             double wall = (System.nanoTime() - start) / 1e9;
-            report(out, pkg.name(), engine.describe(), results, wall);
+            report(out, pkg.name(), engine.describe(), results, wall, before, engine.stats());
         }
         return 0;
     }
 
-    private List<CaptionResult> run(CaptionEngine engine, int n, String prefix) {
-        List<CompletableFuture<CaptionResult>> futures = new ArrayList<>();
+    private static final List<String> MIX_SIZES = List.of("512x512", "640x480", "1024x768", "640x480");
+    private static final int MIX_MIN_TOKENS = 16, MIX_MAX_TOKENS = 128;
+
+    private List<String> sizes() { return mix ? MIX_SIZES : sizes; }
+
+    /**
+     * The requests of a run, images already in memory (decoded): made before the clock starts, so that a run
+     * times preprocessing and the model, not the making of synthetic pictures (about 2 ms per 512x512).
+     */
+    private List<CaptionRequest> requests(int n, String prefix) {
+        List<CaptionRequest> requests = new ArrayList<>(n);
+        SplittableRandom lengths = new SplittableRandom(n);
         for (int i = 0; i < n; i++) {
-            String[] wh = sizes.get(i % sizes.size()).toLowerCase(Locale.ROOT).split("x");
+            List<String> all = sizes();
+            String[] wh = all.get(i % all.size()).toLowerCase(Locale.ROOT).split("x");
             RgbImage image = syntheticImage(Integer.parseInt(wh[0].trim()), Integer.parseInt(wh[1].trim()), i);
-            futures.add(engine.submit(new CaptionRequest(prefix + i, ImageInput.of(prefix + i, image), prompt,
-                    SamplingParams.GREEDY, newTokens, true)));
+            int tokens = mix ? lengths.nextInt(MIX_MIN_TOKENS, MIX_MAX_TOKENS + 1) : newTokens;
+            requests.add(new CaptionRequest(prefix + i, ImageInput.of(prefix + i, image), prompt, SamplingParams.GREEDY, tokens, true));
         }
+        return requests;
+    }
+
+    private static List<CaptionResult> run(CaptionEngine engine, List<CaptionRequest> requests) {
+        List<CompletableFuture<CaptionResult>> futures = new ArrayList<>();
+        for (CaptionRequest r : requests) futures.add(engine.submit(r));
         List<CaptionResult> results = new ArrayList<>();
         for (CompletableFuture<CaptionResult> f : futures) results.add(f.join());
         return results;
     }
 
-    private void report(PrintWriter out, String modelName, String device, List<CaptionResult> results, double wall) {
+    private void report(PrintWriter out, String modelName, String device, List<CaptionResult> results, double wall,
+                        Map<String, Double> before, Map<String, Double> after) {
         long pre = 0, vision = 0, prefill = 0, decode = 0, queued = 0;
         long promptTokens = 0, imageTokens = 0, generated = 0, decodeSteps = 0;
         for (CaptionResult r : results) {
@@ -109,8 +135,9 @@ final class BenchCommand implements Callable<Integer> {
         int n = results.size();
         Runtime rt = Runtime.getRuntime();
         long heapMb = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed() >> 20;
-        out.printf(Locale.ROOT, "model %s | %s | sizes %s | %d images | %d new tokens | max batch %d%n",
-                modelName, device, String.join(",", sizes), n, newTokens, engineArgs.maxBatch);
+        out.printf(Locale.ROOT, "model %s | %s | sizes %s | %d images | %s new tokens | max batch %d%n",
+                modelName, device, String.join(",", sizes()), n, mix ? MIX_MIN_TOKENS + "-" + MIX_MAX_TOKENS : String.valueOf(newTokens),
+                engineArgs.maxBatch);
         out.println("| metric | value |");
         out.println("|---|---|");
         row(out, "images/s", n / wall);
@@ -126,7 +153,31 @@ final class BenchCommand implements Callable<Integer> {
         row(out, "ms per image: prefill", prefill / 1e6 / n);
         row(out, "ms per image: decode", decode / 1e6 / n);
         row(out, "JVM heap used MiB (max " + (rt.maxMemory() >> 20) + ")", heapMb);
+        deviceRows(out, before, after, wall);
         out.flush();
+    }
+
+    /**
+     * The backend's counters over the timed run: device ms per phase (CUDA events; the rest of the wall is host
+     * work and idle device), per decode step, and memory as it stands.
+     */
+    private static void deviceRows(PrintWriter out, Map<String, Double> before, Map<String, Double> after, double wall) {
+        if (after.isEmpty()) return;
+        double busy = 0;
+        for (Map.Entry<String, Double> e : after.entrySet()) {
+            String k = e.getKey();
+            if (k.startsWith("gpu ms") || k.equals("decode steps")) {
+                double d = e.getValue() - before.getOrDefault(k, 0.0);
+                row(out, k + " (timed run)", d);
+                if (k.startsWith("gpu ms")) busy += d;
+            } else {
+                row(out, k, e.getValue());
+            }
+        }
+        double steps = after.getOrDefault("decode steps", 0.0) - before.getOrDefault("decode steps", 0.0);
+        double decodeMs = after.getOrDefault("gpu ms: decode", 0.0) - before.getOrDefault("gpu ms: decode", 0.0);
+        if (steps > 0) row(out, "gpu ms per decode step", decodeMs / steps);
+        row(out, "gpu ms busy / wall ms", busy, wall * 1e3);
     }
 
     private static void row(PrintWriter out, String name, double value) {

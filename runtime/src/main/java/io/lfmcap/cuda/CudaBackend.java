@@ -9,8 +9,10 @@ import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
 
@@ -44,6 +46,11 @@ public final class CudaBackend implements ModelBackend {
     private KvCachePool pool;
     private PassUpload up;
     private PinnedBuffer transfer;
+    private DecodeGraphs graphs;
+    private PhaseClock clock;
+    private long kvBytes;
+    private long kvTokens;
+    private long workspaceBytes;
     private String device;
     private volatile String broken;
     private volatile boolean closed;
@@ -89,6 +96,7 @@ public final class CudaBackend implements ModelBackend {
     private void open(WeightStore store, int deviceIndex) {
         ctx = GpuContext.open(deviceIndex, options);
         weights = DeviceWeights.acquire(ctx, config, store);
+        long freeAfterWeights = GpuContext.memoryInfo()[0];
         int maxRows = Math.max(options.maxPrefillTokens(), KvCachePool.pagesFor(options.maxSequenceTokens()) * KvCachePool.PAGE_TOKENS);
         int maxSequences = options.maxSequences();
         int visionPatches = Math.min(options.maxVisionPatches(), maxRows * config.downsampleFactor() * config.downsampleFactor());
@@ -111,6 +119,11 @@ public final class CudaBackend implements ModelBackend {
                     deviceIndex, Cuda.mib(Math.max(0, room)), options.maxSequenceTokens(), Cuda.mib(perSequence * pageBytes)));
         pool = new KvCachePool(ctx, text, maxSequences, (int) pages, options.maxSequenceTokens());
         decoder = new TextDecoder(ctx, text, weights.text, pool, maxRows, maxSequences, options.simpleAttention());
+        graphs = new DecodeGraphs(ctx, options.decodeGraphs());
+        clock = new PhaseClock(ctx);
+        kvBytes = KvCachePool.bytes(text, maxSequences, (int) pages, options.maxSequenceTokens());
+        kvTokens = pages * KvCachePool.PAGE_TOKENS;
+        workspaceBytes = freeAfterWeights - GpuContext.memoryInfo()[0] - kvBytes;
         device = String.format(Locale.ROOT, "cuda:%d (%s, sm_%d%d; weights %s, KV cache %d tokens)", deviceIndex, ctx.name,
                 ctx.ccMajor, ctx.ccMinor, Cuda.mib(weights.bytes()), pages * KvCachePool.PAGE_TOKENS);
     }
@@ -205,15 +218,13 @@ public final class CudaBackend implements ModelBackend {
         checkIds(tokens);
         return onGpu("decode step", () -> {
             up.reset();
-            int[] gather = new int[n];
-            for (int i = 0; i < n; i++) gather[i] = -tokens[i] - 1;
-            long dGather = up.ints(gather);
-            up.send();
-            decoder.embed(dGather, n);
-            decoder.forward(segments, up);
+            clock.start(PhaseClock.Phase.DECODE);
+            decoder.decodeStep(segments, up, tokens, banned(picks), graphs);
+            clock.stop();
             int[] next = new int[n];
             float[][] logits = new float[n][];
-            choose(picks, next, logits);
+            read(picks, next, logits);
+            clock.settle();
             return new PassResult(next, logits, 0);
         });
     }
@@ -268,13 +279,17 @@ public final class CudaBackend implements ModelBackend {
         List<PatchGrid> views = new ArrayList<>();
         for (Prompt p : prompts) views.addAll(p.views());
         int featureRow = 0;
+        // no sync between vision passes and the decoder pass: the pass arrays only grow until the group's end
+        // (PassUpload staging is not reused while copies may be pending), and the next vision pass's patches are
+        // staged on the host while the previous pass computes (VisionTower.uploadPatches)
+        up.reset();
         for (List<PatchGrid> chunk : visionChunks(views)) {
-            up.reset();
+            clock.start(PhaseClock.Phase.VISION);
             vision.encode(chunk, up, decoder.imageFeatures() + 4L * featureRow * hiddenSize());
+            clock.stop();
             for (PatchGrid v : chunk) featureRow += vision.tokens(v);
-            ctx.sync("vision encoder");
         }
-        long visionNanos = views.isEmpty() ? 0 : System.nanoTime() - start;
+        long visionNanos = views.isEmpty() ? 0 : System.nanoTime() - start; // host time to enqueue (device time: PhaseClock)
         int rows = 0;
         for (Prompt p : prompts) rows += p.ids().length;
         int[] gather = new int[rows];
@@ -285,14 +300,16 @@ public final class CudaBackend implements ModelBackend {
             for (int id : ids) gather[r++] = id == imageTokenId ? image++ : -id - 1;
             segments.add(new TextDecoder.Segment(seqs.get(i), ids.length));
         }
-        up.reset();
         long dGather = up.ints(gather);
         up.send();
+        clock.start(PhaseClock.Phase.PREFILL);
         decoder.embed(dGather, rows);
         decoder.forward(segments, up);
+        clock.stop();
         int[] groupTokens = new int[seqs.size()];
         float[][] groupLogits = new float[seqs.size()][];
         choose(picks, groupTokens, groupLogits);
+        clock.settle();
         System.arraycopy(groupTokens, 0, tokens, offset, groupTokens.length);
         System.arraycopy(groupLogits, 0, logits, offset, groupLogits.length);
         return visionNanos;
@@ -306,6 +323,30 @@ public final class CudaBackend implements ModelBackend {
 
     @Override
     public String device() { return device; }
+
+    /**
+     * Device time per phase (CUDA events), decode graphs captured and device memory: what this backend holds
+     * (weights, workspaces, KV cache with its capacity in tokens) and what the whole device has in use.
+     */
+    @Override
+    public Map<String, Double> stats() {
+        return onGpu("reading stats", () -> {
+            Map<String, Double> m = new LinkedHashMap<>();
+            m.put("gpu ms: vision", clock.millis(PhaseClock.Phase.VISION));
+            m.put("gpu ms: prefill (decoder)", clock.millis(PhaseClock.Phase.PREFILL));
+            m.put("gpu ms: decode", clock.millis(PhaseClock.Phase.DECODE));
+            m.put("decode steps", (double) clock.count(PhaseClock.Phase.DECODE));
+            m.put("decode graphs captured", (double) graphs.captured());
+            m.put("gpu MiB: decode batch sizes", graphs.bytes() / 1048576.0);
+            m.put("gpu MiB: weights", weights.bytes() / 1048576.0);
+            m.put("gpu MiB: workspaces", workspaceBytes / 1048576.0);
+            m.put("gpu MiB: KV cache + conv states", kvBytes / 1048576.0);
+            m.put("KV cache tokens", (double) kvTokens);
+            long[] info = GpuContext.memoryInfo();
+            m.put("gpu MiB: device in use (all processes)", (info[1] - info[0]) / 1048576.0);
+            return m;
+        });
+    }
 
     /** Device bytes of the weights (shared with other backends of this process on the same device). */
     long weightBytes() { return weights.bytes(); }
@@ -335,7 +376,7 @@ public final class CudaBackend implements ModelBackend {
     /** Frees everything on the worker, last created first; keeps going past failures (a broken context). */
     private void release() {
         RuntimeException first = null;
-        for (AutoCloseable c : new AutoCloseable[] {decoder, pool, transfer, up, vision}) {
+        for (AutoCloseable c : new AutoCloseable[] {graphs, clock, decoder, pool, transfer, up, vision}) {
             try {
                 if (c != null) c.close();
             } catch (Exception e) {
@@ -387,28 +428,41 @@ public final class CudaBackend implements ModelBackend {
         }
     }
 
+    /** The token each greedy pick bans (-1: none); host picks get -1 (their argmax is unused). */
+    private int[] banned(List<Pick> picks) {
+        int vocab = vocabSize();
+        int[] banned = new int[picks.size()];
+        for (int i = 0; i < banned.length; i++) {
+            Pick p = picks.get(i);
+            banned[i] = p.greedy() && p.bannedToken() >= 0 && p.bannedToken() < vocab ? p.bannedToken() : -1;
+        }
+        return banned;
+    }
+
     /**
      * Reads the last pass's results for its first {@code picks.size()} sequences: greedy picks by device argmax
      * (only ids are copied back), host picks as logits rows.
      */
     private void choose(List<Pick> picks, int[] tokens, float[][] logits) {
+        boolean greedy = false;
+        for (Pick p : picks) greedy |= p.greedy();
+        if (greedy) {
+            long dBanned = up.ints(banned(picks));
+            up.send();
+            decoder.argmax(picks.size(), dBanned);
+        }
+        read(picks, tokens, logits);
+    }
+
+    /** Copies the device argmax ids of greedy picks and the logits rows of host picks, then waits for the stream. */
+    private void read(List<Pick> picks, int[] tokens, float[][] logits) {
         int n = picks.size();
         int vocab = vocabSize();
-        int[] banned = new int[n];
         boolean greedy = false;
-        for (int i = 0; i < n; i++) {
-            Pick p = picks.get(i);
-            greedy |= p.greedy();
-            banned[i] = p.greedy() && p.bannedToken() >= 0 && p.bannedToken() < vocab ? p.bannedToken() : -1;
-        }
+        for (Pick p : picks) greedy |= p.greedy();
         long rowBytes = 4L * vocab;
         long logitsAt = DeviceMemory.align(4L * n);
-        if (greedy) {
-            long dBanned = up.ints(banned);
-            up.send();
-            decoder.argmax(n, dBanned);
-            ctx.toHost(transfer.address(), decoder.tokens(), 4L * n);
-        }
+        if (greedy) ctx.toHost(transfer.address(), decoder.tokens(), 4L * n);
         int hostRows = 0;
         for (int i = 0; i < n; i++) {
             if (picks.get(i).greedy()) continue;

@@ -17,15 +17,20 @@ import java.nio.file.Path;
  * @param kernelCacheDir    where compiled kernels are cached (null: no cache)
  * @param fusedEpilogues    cuBLASLt bias / GELU epilogues (else cuBLAS plus a kernel)
  * @param simpleAttention   the plain fp32 attention kernel instead of the tensor-core one
+ * @param decodeGraphs      replay decode steps as CUDA graphs, one per batch size (DecodeGraphs)
  */
 public record CudaOptions(int maxSequences, int maxSequenceTokens, int maxPrefillTokens, int maxVisionPatches,
                           double memoryFraction, long kvCacheTokens, Path kernelCacheDir, boolean fusedEpilogues,
-                          boolean simpleAttention) {
+                          boolean simpleAttention, boolean decodeGraphs) {
     /** System properties read by {@link #defaults()}. */
     public static final String CACHE_DIR_PROPERTY = "lfmcap.cuda.cacheDir";
     public static final String FUSED_PROPERTY = "lfmcap.cuda.fusedEpilogues";
     public static final String ATTENTION_PROPERTY = "lfmcap.cuda.attention";
     public static final String MEMORY_FRACTION_PROPERTY = "lfmcap.cuda.memoryFraction";
+    public static final String GRAPHS_PROPERTY = "lfmcap.cuda.graphs";
+    public static final String KV_CACHE_TOKENS_PROPERTY = "lfmcap.cuda.kvCacheTokens";
+    public static final String VISION_PATCHES_PROPERTY = "lfmcap.cuda.maxVisionPatches";
+    public static final String PREFILL_TOKENS_PROPERTY = "lfmcap.cuda.maxPrefillTokens";
 
     public CudaOptions {
         if (maxSequences < 1) throw new IllegalArgumentException("max sequences must be >= 1, got " + maxSequences);
@@ -40,7 +45,9 @@ public record CudaOptions(int maxSequences, int maxSequenceTokens, int maxPrefil
      * 64 sequences of up to 4096 tokens, prefill passes of 8192 rows, vision passes of 32 tiles, 90% of free
      * memory; system properties {@value #CACHE_DIR_PROPERTY} (default ~/.cache/lfmcap/cuda-kernels),
      * {@value #FUSED_PROPERTY} (true), {@value #ATTENTION_PROPERTY} (flash | simple) and
-     * {@value #MEMORY_FRACTION_PROPERTY} override the switches.
+     * {@value #MEMORY_FRACTION_PROPERTY}, {@value #GRAPHS_PROPERTY} (true), and the sizes
+     * {@value #KV_CACHE_TOKENS_PROPERTY} (0: as many as maxSequences x maxSequenceTokens), {@value #VISION_PATCHES_PROPERTY}
+     * (32768) and {@value #PREFILL_TOKENS_PROPERTY} (8192) override them (to fit a memory budget: docs/CUDA.md).
      */
     public static CudaOptions defaults() {
         String dir = System.getProperty(CACHE_DIR_PROPERTY);
@@ -49,7 +56,11 @@ public record CudaOptions(int maxSequences, int maxSequenceTokens, int maxPrefil
         boolean fused = !"false".equalsIgnoreCase(System.getProperty(FUSED_PROPERTY, "true"));
         boolean simple = "simple".equalsIgnoreCase(System.getProperty(ATTENTION_PROPERTY, "flash"));
         double fraction = Double.parseDouble(System.getProperty(MEMORY_FRACTION_PROPERTY, "0.9"));
-        return new CudaOptions(64, 4096, 8192, 32 * 1024, fraction, 0, cache, fused, simple);
+        boolean graphs = !"false".equalsIgnoreCase(System.getProperty(GRAPHS_PROPERTY, "true"));
+        long kvTokens = Long.parseLong(System.getProperty(KV_CACHE_TOKENS_PROPERTY, "0"));
+        int visionPatches = Integer.parseInt(System.getProperty(VISION_PATCHES_PROPERTY, "32768"));
+        int prefillTokens = Integer.parseInt(System.getProperty(PREFILL_TOKENS_PROPERTY, "8192"));
+        return new CudaOptions(64, 4096, prefillTokens, visionPatches, fraction, kvTokens, cache, fused, simple, graphs);
     }
 
     /** {@link #defaults()} sized for an engine: its max batch and longest sequence. */
@@ -58,30 +69,34 @@ public record CudaOptions(int maxSequences, int maxSequenceTokens, int maxPrefil
     }
 
     public CudaOptions withMaxSequences(int n) {
-        return new CudaOptions(n, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention);
+        return new CudaOptions(n, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention, decodeGraphs);
     }
 
     public CudaOptions withMaxSequenceTokens(int n) {
-        return new CudaOptions(maxSequences, n, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention);
+        return new CudaOptions(maxSequences, n, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention, decodeGraphs);
     }
 
     public CudaOptions withMaxPrefillTokens(int n) {
-        return new CudaOptions(maxSequences, maxSequenceTokens, n, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention);
+        return new CudaOptions(maxSequences, maxSequenceTokens, n, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention, decodeGraphs);
     }
 
     public CudaOptions withMaxVisionPatches(int n) {
-        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, n, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention);
+        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, n, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention, decodeGraphs);
     }
 
     public CudaOptions withKvCacheTokens(long n) {
-        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, n, kernelCacheDir, fusedEpilogues, simpleAttention);
+        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, n, kernelCacheDir, fusedEpilogues, simpleAttention, decodeGraphs);
     }
 
     public CudaOptions withFusedEpilogues(boolean b) {
-        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, b, simpleAttention);
+        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, b, simpleAttention, decodeGraphs);
     }
 
     public CudaOptions withSimpleAttention(boolean b) {
-        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, b);
+        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, b, decodeGraphs);
+    }
+
+    public CudaOptions withDecodeGraphs(boolean b) {
+        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention, b);
     }
 }

@@ -110,11 +110,45 @@ final class TextDecoder implements AutoCloseable {
         Kernels.embedRows(ctx, Kernels.Grid.of(rows, 256), gather, w.embed().address(), imageFeatures, hidden, x);
     }
 
+    /** A pass's shape and its per-row / per-segment device arrays (uploaded through {@link PassUpload}). */
+    private record Pass(int rows, int segments, int maxSegRows, long rowPos, long rowSlot, long rowSegStart, long segFirst,
+                        long segRows, long segSlot, long segStart, long segKeys, long lastRow) {}
+
     /**
      * Runs the input rows of {@code segments} (packed in order) through the decoder, appending to each
      * sequence's caches and advancing it; the logits of each segment's last row land in {@link #logits()}.
      */
     void forward(List<Segment> segments, PassUpload up) {
+        Pass p = stage(segments, up);
+        up.send();
+        layers(p);
+        for (Segment seg : segments) seg.sequence().advance(seg.rows());
+    }
+
+    /**
+     * One decode step of one token per sequence, from token ids to greedy picks in {@link #tokens()}: embed,
+     * every layer, final norm, lm_head and argmax as one replayable unit ({@link DecodeGraphs}: a CUDA graph
+     * per batch size). {@code up} must have been reset just before, so that a batch size always gets the same
+     * device addresses; banned: one id per sequence (-1: none).
+     */
+    void decodeStep(List<Segment> segments, PassUpload up, int[] tokenIds, int[] banned, DecodeGraphs graphs) {
+        int n = segments.size();
+        int[] gather = new int[n];
+        for (int i = 0; i < n; i++) gather[i] = -tokenIds[i] - 1;
+        long dGather = up.ints(gather);
+        Pass p = stage(segments, up);
+        long dBanned = up.ints(banned);
+        up.send();
+        graphs.run(n, dBanned, () -> {
+            embed(dGather, n);
+            layers(p);
+            argmax(n, dBanned);
+        });
+        for (Segment seg : segments) seg.sequence().advance(seg.rows());
+    }
+
+    /** Host-side pass arrays (row positions and slots, segment bounds and key counts), staged for upload. */
+    private Pass stage(List<Segment> segments, PassUpload up) {
         int s = segments.size();
         int rows = 0, maxSegRows = 0;
         for (Segment seg : segments) {
@@ -142,11 +176,13 @@ final class TextDecoder implements AutoCloseable {
                 rowSegStart[r] = segFirst[i];
             }
         }
-        long dRowPos = up.ints(rowPos), dRowSlot = up.ints(rowSlot), dRowSegStart = up.ints(rowSegStart);
-        long dSegFirst = up.ints(segFirst), dSegRows = up.ints(segRows), dSegSlot = up.ints(segSlot);
-        long dSegStart = up.ints(segStart), dSegKeys = up.ints(segKeys), dLastRow = up.ints(lastRow);
-        up.send();
+        return new Pass(rows, s, maxSegRows, up.ints(rowPos), up.ints(rowSlot), up.ints(rowSegStart), up.ints(segFirst),
+                up.ints(segRows), up.ints(segSlot), up.ints(segStart), up.ints(segKeys), up.ints(lastRow));
+    }
 
+    /** Every layer, the final norm and lm_head over a staged pass (launches only: capturable). */
+    private void layers(Pass p) {
+        int rows = p.rows(), s = p.segments();
         int qWidth = heads * headDim;
         int convBlocks = (hidden + 255) / 256;
         int kernel = cfg.convKernel();
@@ -156,17 +192,17 @@ final class TextDecoder implements AutoCloseable {
             if (cfg.isAttention(layer)) {
                 ctx.gemm.linear(normed, rows, lw.mix(), big, true, false);
                 Kernels.qkNormRopeStore(ctx, new Kernels.Grid(rows, heads + 2 * kvHeads, 1, 64), big, heads, kvHeads, headDim,
-                        lw.qNorm(), lw.kNorm(), eps, dRowPos, dRowSlot, kv.pageTable(), kv.maxPagesPerSequence(), w.invFreq(),
+                        lw.qNorm(), lw.kNorm(), eps, p.rowPos(), p.rowSlot(), kv.pageTable(), kv.maxPagesPerSequence(), w.invFreq(),
                         q, kv.keys(layer), kv.values(layer));
                 Attention.run(ctx, simpleAttention, headDim, true, q, qWidth, kv.keys(layer), kv.values(layer), 0, mixed, qWidth,
-                        heads, kvHeads, scale, dSegFirst, dSegRows, dSegSlot, dSegKeys, dSegStart, kv.pageTable(),
-                        kv.maxPagesPerSequence(), maxSegRows, s);
+                        heads, kvHeads, scale, p.segFirst(), p.segRows(), p.segSlot(), p.segKeys(), p.segStart(), kv.pageTable(),
+                        kv.maxPagesPerSequence(), p.maxSegRows(), s);
             } else {
                 ctx.gemm.linear(normed, rows, lw.mix(), big, true, false);
                 Kernels.shortConv(ctx, new Kernels.Grid(convBlocks, rows, 1, 256), big, hidden, lw.convTaps(), kernel,
-                        kv.convState(layer), kv.convSlotStride(), dRowSegStart, dRowSlot, mixed);
+                        kv.convState(layer), kv.convSlotStride(), p.rowSegStart(), p.rowSlot(), mixed);
                 Kernels.shortConvState(ctx, new Kernels.Grid(convBlocks, s, 1, 256), big, hidden, kernel, kv.convState(layer),
-                        kv.convSlotStride(), dSegFirst, dSegRows, dSegSlot);
+                        kv.convSlotStride(), p.segFirst(), p.segRows(), p.segSlot());
             }
             ctx.gemm.linear(mixed, rows, lw.out(), x, true, true);
             rmsNorm(x, 0, lw.ffnNorm(), normed, rows);
@@ -174,9 +210,8 @@ final class TextDecoder implements AutoCloseable {
             Kernels.siluMul(ctx, Kernels.Grid.stride((long) rows * ffn), big, rows, ffn, act);
             ctx.gemm.linear(act, rows, lw.down(), x, true, true);
         }
-        rmsNorm(x, dLastRow, w.finalNorm(), finalNormed, s);
+        rmsNorm(x, p.lastRow(), w.finalNorm(), finalNormed, s);
         ctx.gemm.linear(finalNormed, s, w.lmHead(), logits, true, false);
-        for (Segment seg : segments) seg.sequence().advance(seg.rows());
     }
 
     /** Greedy tokens of the last pass's {@code rows} logits rows into {@link #tokens()}; banned: device int per row (-1: none). */

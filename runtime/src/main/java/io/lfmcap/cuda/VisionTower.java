@@ -1,9 +1,12 @@
 package io.lfmcap.cuda;
 
+import static org.bytedeco.cuda.global.cudart.*;
+
 import io.lfmcap.image.PatchGrid;
 import io.lfmcap.model.ModelConfig;
 import java.nio.FloatBuffer;
 import java.util.List;
+import org.bytedeco.cuda.cudart.CUevent_st;
 
 /**
  * The SigLIP2 NaFlex encoder and the projector on packed batches of views (images, tiles, thumbnails of any
@@ -25,7 +28,6 @@ import java.util.List;
  * Workspaces are sized for {@code maxPatches} at construction; nothing is allocated per call.
  */
 final class VisionTower implements AutoCloseable {
-    private static final int HOST_STAGING_BYTES = 32 << 20;
 
     private final GpuContext ctx;
     private final DeviceWeights.Vision w;
@@ -44,6 +46,7 @@ final class VisionTower implements AutoCloseable {
     private final float scale;
     private final DeviceMemory memory;
     private final PinnedBuffer hostPatches;
+    private final CUevent_st patchesCopied = new CUevent_st();
     private final long staging, patches, x, h, qkv, attn, mlp, unshuffled, projHidden, projAct;
 
     VisionTower(GpuContext ctx, ModelConfig cfg, DeviceWeights.Vision w, int maxPatches, boolean simpleAttention) {
@@ -81,7 +84,8 @@ final class VisionTower implements AutoCloseable {
         projAct = memory.take(2L * tokens * projectorHidden);
         PinnedBuffer host;
         try {
-            host = new PinnedBuffer("vision patch staging", HOST_STAGING_BYTES);
+            host = new PinnedBuffer("vision patch staging", 4L * maxPatches * patchDim);
+            Cuda.check(cudaEventCreateWithFlags(patchesCopied, cudaEventDisableTiming), "cudaEventCreateWithFlags");
         } catch (RuntimeException e) {
             memory.close();
             throw e;
@@ -203,30 +207,22 @@ final class VisionTower implements AutoCloseable {
         Kernels.layerNorm(ctx, Kernels.Grid.of(rows, 256), in, n, weight, bias, out, outF32 ? 1 : 0, n, n, eps);
     }
 
-    /** Host patches -> fp32 staging on the device, through the pinned buffer (a sync per full buffer). */
+    /**
+     * Host patches -> fp32 staging on the device: one asynchronous copy of the whole pass from a pinned buffer
+     * that holds one pass. Before refilling that buffer the host waits only for the previous pass's copy (an
+     * event), not for its kernels, so the next pass is staged while the previous one computes.
+     */
     private void uploadPatches(List<PatchGrid> views) {
+        Cuda.check(cudaEventSynchronize(patchesCopied), "waiting for the previous vision pass's patch copy");
         FloatBuffer pinned = hostPatches.buffer().asFloatBuffer();
-        int capacity = pinned.capacity();
         int fill = 0;
-        long deviceFloats = 0;
         for (PatchGrid view : views) {
             float[] src = view.patches();
-            int off = 0;
-            while (off < src.length) {
-                int n = Math.min(src.length - off, capacity - fill);
-                pinned.put(fill, src, off, n);
-                fill += n;
-                off += n;
-                if (fill == capacity) {
-                    ctx.toDevice(staging + 4 * deviceFloats, hostPatches.address(), 4L * fill);
-                    ctx.sync("uploading image patches");
-                    deviceFloats += fill;
-                    fill = 0;
-                }
-            }
+            pinned.put(fill, src, 0, src.length);
+            fill += src.length;
         }
-        ctx.toDevice(staging + 4 * deviceFloats, hostPatches.address(), 4L * fill);
-        ctx.sync("uploading image patches");
+        ctx.toDevice(staging, hostPatches.address(), 4L * fill);
+        Cuda.check(cudaEventRecord(patchesCopied, ctx.stream), "cudaEventRecord(patch copy)");
     }
 
     @Override
@@ -234,6 +230,7 @@ final class VisionTower implements AutoCloseable {
         try {
             memory.close();
         } finally {
+            cudaEventDestroy(patchesCopied);
             hostPatches.close();
         }
     }

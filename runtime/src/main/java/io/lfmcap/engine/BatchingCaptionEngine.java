@@ -281,6 +281,9 @@ final class BatchingCaptionEngine implements CaptionEngine {
     public String describe() { return description; }
 
     @Override
+    public java.util.Map<String, Double> stats() { return closed ? java.util.Map.of() : backend.stats(); }
+
+    @Override
     public void close() {
         if (closed) return;
         closed = true;

@@ -14,6 +14,12 @@ public interface CaptionEngine extends AutoCloseable {
     /** A short description: backend, device, model name. */
     String describe();
 
+    /**
+     * Counters of the backend for reports, by name (device time per phase, memory); empty when it keeps none.
+     * Added for lfmcap bench (GPU throughput issue).
+     */
+    default java.util.Map<String, Double> stats() { return java.util.Map.of(); }
+
     @Override
     void close();
 }

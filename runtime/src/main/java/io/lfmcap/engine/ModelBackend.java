@@ -40,6 +40,9 @@ public interface ModelBackend extends AutoCloseable {
     /** Human-readable device, e.g. "cpu (2 threads)". */
     String device();
 
+    /** Counters for reports, by name (device time per phase, memory); empty when the backend keeps none. */
+    default java.util.Map<String, Double> stats() { return java.util.Map.of(); }
+
     /**
      * Whether a sequence of {@code maxTokens} positions can be created now without exceeding the
      * backend's fixed cache budget; the engine admits no more requests while this is false and others

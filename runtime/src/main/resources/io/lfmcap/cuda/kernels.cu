@@ -217,7 +217,19 @@ extern "C" __global__ void argmax_rows(const float* __restrict__ logits, int V, 
     const int ban = banned[r];
     float best = NEG_INF;
     int bi = 0x7fffffff;
-    for (int i = threadIdx.x; i < V; i += blockDim.x) {
+    // four consecutive ids per 16-byte load where the row is 16-byte aligned; a thread's ids only grow, so a
+    // strict > keeps its lowest id on ties
+    const int vec = ((((unsigned long)l) & 15) == 0) ? V / 4 : 0;
+    for (int c = threadIdx.x; c < vec; c += blockDim.x) {
+        const float4 f = ((const float4*)l)[c];
+        const float e[4] = {f.x, f.y, f.z, f.w};
+#pragma unroll
+        for (int u = 0; u < 4; u++) {
+            const int i = 4 * c + u;
+            if (i != ban && e[u] > best) { best = e[u]; bi = i; }
+        }
+    }
+    for (int i = 4 * vec + threadIdx.x; i < V; i += blockDim.x) {
         if (i == ban) continue;
         const float v = l[i];
         if (v > best || (v == best && i < bi)) { best = v; bi = i; }
@@ -363,6 +375,24 @@ __device__ __forceinline__ void mma_bf16_16816(float* c, const u32* a, u32 b0, u
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 
+// ldmatrix ... .trans: thread (gq = lane / 4, t4 = lane % 4) gets rows 2 t4, 2 t4 + 1 of column gq of each 8x8
+// matrix, i.e. the col-major B fragment of mma m16n8k16 straight from a row-major [key][dim] tile. Lanes 8i..8i+7
+// give the row addresses of matrix i.
+__device__ __forceinline__ u32 shared_address(const void* p) {
+    u32 a;
+    asm("{ .reg .u64 t; cvta.to.shared.u64 t, %1; cvt.u32.u64 %0, t; }" : "=r"(a) : "l"(p));
+    return a;
+}
+
+__device__ __forceinline__ void ldsm_x4_trans(u32* r, const bf16* p) {
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(shared_address(p)));
+}
+
+__device__ __forceinline__ void ldsm_x2_trans(u32* r, const bf16* p) {
+    asm volatile("ldmatrix.sync.aligned.m8n8.x2.trans.shared.b16 {%0,%1}, [%2];\n" : "=r"(r[0]), "=r"(r[1]) : "r"(shared_address(p)));
+}
+
 template <bool PAGED>
 __device__ __forceinline__ long kv_offset(int keyBase, int key, int g, int hd, int ldkv, int kvHeads,
                                           const int* pageTable, int maxPages) {
@@ -374,6 +404,8 @@ __device__ __forceinline__ long kv_offset(int keyBase, int key, int g, int hd, i
 }
 
 // Flash attention on tensor cores (mma.sync m16n8k16 bf16, fp32 accumulators), 4 warps x 16 rows.
+// The next key tile's global loads are issued into registers before the current tile's math (one tile of
+// prefetch), V's fragments come through ldmatrix.trans, the softmax runs in base 2 (scale folded with log2 e).
 template <int HD, bool PAGED>
 __device__ void attention_flash(ATTN_ARGS) {
     constexpr int HDP = (HD + 15) / 16 * 16;  // head dim padded for the k = 16 steps of q k^T
@@ -381,6 +413,8 @@ __device__ void attention_flash(ATTN_ARGS) {
     constexpr int KC = HDP / 16;
     constexpr int ON = HD / 8;                // n = 8 tiles of the output
     constexpr int CH = HDP / 8;               // 16-byte chunks per row
+    constexpr int LOADS = ATTN_BN * CH / 128; // 16-byte chunks of K (and of V) per thread per tile (128 threads)
+    static_assert(ATTN_BN * CH % 128 == 0, "tile chunks must split evenly over 128 threads");
     __shared__ alignas(16) bf16 sK[ATTN_BN * LDS];
     __shared__ alignas(16) bf16 sV[ATTN_BN * LDS];
     bf16* sQ = sK;  // the query tile passes through sK before the key loop
@@ -424,90 +458,112 @@ __device__ void attention_flash(ATTN_ARGS) {
 #pragma unroll
     for (int dn = 0; dn < ON; dn++) o[dn][0] = o[dn][1] = o[dn][2] = o[dn][3] = 0.f;
     float maxA = NEG_INF, maxB = NEG_INF, sumA = 0.f, sumB = 0.f;
+    const float scale2 = scale * 1.4426950408889634f;  // exp(x s) = exp2(x s log2 e)
 
-    for (int key0 = 0; key0 < keyEnd; key0 += ATTN_BN) {
-        for (int idx = tid; idx < ATTN_BN * CH; idx += blockDim.x) {
-            const int j = idx / CH, ch = idx % CH, key = key0 + j;
-            Vec16 kv = {0u, 0u, 0u, 0u}, vv = {0u, 0u, 0u, 0u};
+    Vec16 pk[LOADS], pv[LOADS];
+    auto fetch = [&](int key0) {
+#pragma unroll
+        for (int u = 0; u < LOADS; u++) {
+            const int idx = tid + u * 128, j = idx / CH, ch = idx % CH, key = key0 + j;
+            pk[u] = pv[u] = Vec16{0u, 0u, 0u, 0u};
             if (key < keyCount && ch * 8 < HD) {
                 const long off = kv_offset<PAGED>(keyBase, key, g, HD, ldkv, kvHeads, pageTable, maxPages) + ch * 8;
-                kv = *(const Vec16*)(k + off);
-                vv = *(const Vec16*)(v + off);
+                pk[u] = *(const Vec16*)(k + off);
+                pv[u] = *(const Vec16*)(v + off);
             }
-            *(Vec16*)(sK + j * LDS + ch * 8) = kv;
-            *(Vec16*)(sV + j * LDS + ch * 8) = vv;
+        }
+    };
+    if (keyEnd > 0) fetch(0);
+    const int ldsmRow = (lane & 7) + ((lane >> 3) & 1) * 8, ldsmCol = (lane >> 4) * 8;
+    const bool warpActive = mBase + wr < rows * group;
+
+    for (int key0 = 0; key0 < keyEnd; key0 += ATTN_BN) {
+#pragma unroll
+        for (int u = 0; u < LOADS; u++) {
+            const int idx = tid + u * 128, j = idx / CH, ch = idx % CH;
+            *(Vec16*)(sK + j * LDS + ch * 8) = pk[u];
+            *(Vec16*)(sV + j * LDS + ch * 8) = pv[u];
         }
         __syncthreads();
-
-        float sc[8][4];
+        if (key0 + ATTN_BN < keyEnd) fetch(key0 + ATTN_BN);
+        // a warp whose 16 rows are all past the block's (query, head) pairs (decode: 1 row x the group's heads)
+        // only helps load and synchronise
+        if (warpActive) {
+            float sc[8][4];
 #pragma unroll
-        for (int nt = 0; nt < 8; nt++) {
-            sc[nt][0] = sc[nt][1] = sc[nt][2] = sc[nt][3] = 0.f;
+            for (int nt = 0; nt < 8; nt++) {
+                sc[nt][0] = sc[nt][1] = sc[nt][2] = sc[nt][3] = 0.f;
 #pragma unroll
-            for (int kc = 0; kc < KC; kc++) {
-                const u32 b0 = *(const u32*)(sK + (nt * 8 + gq) * LDS + kc * 16 + t4 * 2);
-                const u32 b1 = *(const u32*)(sK + (nt * 8 + gq) * LDS + kc * 16 + t4 * 2 + 8);
-                mma_bf16_16816(sc[nt], qa[kc], b0, b1);
+                for (int kc = 0; kc < KC; kc++) {
+                    const u32 b0 = *(const u32*)(sK + (nt * 8 + gq) * LDS + kc * 16 + t4 * 2);
+                    const u32 b1 = *(const u32*)(sK + (nt * 8 + gq) * LDS + kc * 16 + t4 * 2 + 8);
+                    mma_bf16_16816(sc[nt], qa[kc], b0, b1);
+                }
             }
-        }
-        float tileA = NEG_INF, tileB = NEG_INF;
+            float tileA = NEG_INF, tileB = NEG_INF;
 #pragma unroll
-        for (int nt = 0; nt < 8; nt++) {
+            for (int nt = 0; nt < 8; nt++) {
 #pragma unroll
-            for (int e = 0; e < 2; e++) {
-                const int key = key0 + nt * 8 + t4 * 2 + e;
-                const float a = key <= limA ? sc[nt][e] * scale : NEG_INF;
-                const float b = key <= limB ? sc[nt][2 + e] * scale : NEG_INF;
-                sc[nt][e] = a;
-                sc[nt][2 + e] = b;
-                tileA = fmaxf(tileA, a);
-                tileB = fmaxf(tileB, b);
+                for (int e = 0; e < 2; e++) {
+                    const int key = key0 + nt * 8 + t4 * 2 + e;
+                    const float a = key <= limA ? sc[nt][e] * scale2 : NEG_INF;
+                    const float b = key <= limB ? sc[nt][2 + e] * scale2 : NEG_INF;
+                    sc[nt][e] = a;
+                    sc[nt][2 + e] = b;
+                    tileA = fmaxf(tileA, a);
+                    tileB = fmaxf(tileB, b);
+                }
             }
-        }
-        for (int off = 1; off < 4; off <<= 1) {
-            tileA = fmaxf(tileA, __shfl_xor_sync(0xffffffffu, tileA, off));
-            tileB = fmaxf(tileB, __shfl_xor_sync(0xffffffffu, tileB, off));
-        }
-        const float newA = fmaxf(maxA, tileA), newB = fmaxf(maxB, tileB);
-        const float corrA = newA == NEG_INF ? 1.f : expf(maxA - newA);
-        const float corrB = newB == NEG_INF ? 1.f : expf(maxB - newB);
-        const float baseA = newA == NEG_INF ? 0.f : newA;
-        const float baseB = newB == NEG_INF ? 0.f : newB;
-        maxA = newA;
-        maxB = newB;
-        float partA = 0.f, partB = 0.f;
+            for (int off = 1; off < 4; off <<= 1) {
+                tileA = fmaxf(tileA, __shfl_xor_sync(0xffffffffu, tileA, off));
+                tileB = fmaxf(tileB, __shfl_xor_sync(0xffffffffu, tileB, off));
+            }
+            const float newA = fmaxf(maxA, tileA), newB = fmaxf(maxB, tileB);
+            const float corrA = newA == NEG_INF ? 1.f : exp2f(maxA - newA);
+            const float corrB = newB == NEG_INF ? 1.f : exp2f(maxB - newB);
+            const float baseA = newA == NEG_INF ? 0.f : newA;
+            const float baseB = newB == NEG_INF ? 0.f : newB;
+            maxA = newA;
+            maxB = newB;
+            float partA = 0.f, partB = 0.f;
 #pragma unroll
-        for (int nt = 0; nt < 8; nt++) {
-            sc[nt][0] = expf(sc[nt][0] - baseA);
-            sc[nt][1] = expf(sc[nt][1] - baseA);
-            sc[nt][2] = expf(sc[nt][2] - baseB);
-            sc[nt][3] = expf(sc[nt][3] - baseB);
-            partA += sc[nt][0] + sc[nt][1];
-            partB += sc[nt][2] + sc[nt][3];
-        }
-        sumA = sumA * corrA + partA;
-        sumB = sumB * corrB + partB;
-#pragma unroll
-        for (int dn = 0; dn < ON; dn++) {
-            o[dn][0] *= corrA;
-            o[dn][1] *= corrA;
-            o[dn][2] *= corrB;
-            o[dn][3] *= corrB;
-        }
-#pragma unroll
-        for (int kc = 0; kc < 4; kc++) {
-            u32 pa[4];
-            pa[0] = pack_bf16(sc[2 * kc][0], sc[2 * kc][1]);
-            pa[1] = pack_bf16(sc[2 * kc][2], sc[2 * kc][3]);
-            pa[2] = pack_bf16(sc[2 * kc + 1][0], sc[2 * kc + 1][1]);
-            pa[3] = pack_bf16(sc[2 * kc + 1][2], sc[2 * kc + 1][3]);
-            const int kr = kc * 16 + t4 * 2;
+            for (int nt = 0; nt < 8; nt++) {
+                sc[nt][0] = exp2f(sc[nt][0] - baseA);
+                sc[nt][1] = exp2f(sc[nt][1] - baseA);
+                sc[nt][2] = exp2f(sc[nt][2] - baseB);
+                sc[nt][3] = exp2f(sc[nt][3] - baseB);
+                partA += sc[nt][0] + sc[nt][1];
+                partB += sc[nt][2] + sc[nt][3];
+            }
+            sumA = sumA * corrA + partA;
+            sumB = sumB * corrB + partB;
 #pragma unroll
             for (int dn = 0; dn < ON; dn++) {
-                const int col = dn * 8 + gq;
-                const u32 b0 = (u32)sV[kr * LDS + col] | ((u32)sV[(kr + 1) * LDS + col] << 16);
-                const u32 b1 = (u32)sV[(kr + 8) * LDS + col] | ((u32)sV[(kr + 9) * LDS + col] << 16);
-                mma_bf16_16816(o[dn], pa, b0, b1);
+                o[dn][0] *= corrA;
+                o[dn][1] *= corrA;
+                o[dn][2] *= corrB;
+                o[dn][3] *= corrB;
+            }
+#pragma unroll
+            for (int kc = 0; kc < 4; kc++) {
+                u32 pa[4];
+                pa[0] = pack_bf16(sc[2 * kc][0], sc[2 * kc][1]);
+                pa[1] = pack_bf16(sc[2 * kc][2], sc[2 * kc][3]);
+                pa[2] = pack_bf16(sc[2 * kc + 1][0], sc[2 * kc + 1][1]);
+                pa[3] = pack_bf16(sc[2 * kc + 1][2], sc[2 * kc + 1][3]);
+                const bf16* vRow = sV + (kc * 16 + ldsmRow) * LDS;
+#pragma unroll
+                for (int dn = 0; dn + 1 < ON; dn += 2) {
+                    u32 b[4];
+                    ldsm_x4_trans(b, vRow + dn * 8 + ldsmCol);
+                    mma_bf16_16816(o[dn], pa, b[0], b[1]);
+                    mma_bf16_16816(o[dn + 1], pa, b[2], b[3]);
+                }
+                if (ON & 1) {
+                    u32 b[2];
+                    ldsm_x2_trans(b, vRow + (ON - 1) * 8);
+                    mma_bf16_16816(o[ON - 1], pa, b[0], b[1]);
+                }
             }
         }
         __syncthreads();
@@ -565,15 +621,17 @@ __device__ void attention_simple(ATTN_ARGS, int hd) {
     for (int e = 0; e < 4; e++) { const int d = lane + 32 * e; if (d < hd) dst[d] = f2bf(ov[e] / sum); }
 }
 
-#define FLASH_KERNELS(HD) \
-    extern "C" __global__ void __launch_bounds__(128) attention_hd##HD(ATTN_ARGS) { attention_flash<HD, false>(ATTN_PASS); } \
-    extern "C" __global__ void __launch_bounds__(128) attention_paged_hd##HD(ATTN_ARGS) { attention_flash<HD, true>(ATTN_PASS); }
+// BOUNDS: (threads[, blocks per multiprocessor]); hd 72 (SigLIP2 so400m) asks for 3 blocks, 168 registers instead
+// of 230 (2 blocks), at 8 bytes of spill; the others take what the compiler picks (hd 64: 168, no spill).
+#define FLASH_KERNELS(HD, BOUNDS) \
+    extern "C" __global__ void __launch_bounds__ BOUNDS attention_hd##HD(ATTN_ARGS) { attention_flash<HD, false>(ATTN_PASS); } \
+    extern "C" __global__ void __launch_bounds__ BOUNDS attention_paged_hd##HD(ATTN_ARGS) { attention_flash<HD, true>(ATTN_PASS); }
 
-FLASH_KERNELS(16)
-FLASH_KERNELS(32)
-FLASH_KERNELS(64)
-FLASH_KERNELS(72)
-FLASH_KERNELS(128)
+FLASH_KERNELS(16, (128))
+FLASH_KERNELS(32, (128))
+FLASH_KERNELS(64, (128))
+FLASH_KERNELS(72, (128, 3))
+FLASH_KERNELS(128, (128))
 
 extern "C" __global__ void attention_simple_direct(ATTN_ARGS, int hd) { attention_simple<false>(ATTN_PASS, hd); }
 extern "C" __global__ void attention_simple_paged(ATTN_ARGS, int hd) { attention_simple<true>(ATTN_PASS, hd); }

@@ -102,6 +102,8 @@ class CudaEngineTest {
         }
     }
 
+    private static final long LAZY_KERNEL_SLACK_BYTES = 8L << 20;
+
     @Test
     void tenThousandRequestsLeaveGpuMemoryFlat() {
         int count = 10_000;
@@ -110,6 +112,7 @@ class CudaEngineTest {
              CaptionEngine engine = CaptionEngines.open(pkg, options(64))) {
             runSmall(engine, 256, small);
             long free = GpuContext.memoryInfo()[0];
+            double graphMib = engine.stats().get("gpu MiB: decode batch sizes");
             long live = DeviceMemory.liveBytes();
             long start = System.nanoTime();
             int failed = runSmall(engine, count, small);
@@ -119,7 +122,14 @@ class CudaEngineTest {
                     count, seconds, count / seconds, failed, free, freeAfter);
             assertEquals(count / 100, failed);
             assertEquals(live, DeviceMemory.liveBytes());
-            assertEquals(free, freeAfter, "free GPU memory after " + count + " requests");
+            // Our own device buffers must not grow at all (liveBytes, above). Free memory may drop by what decode
+            // batch sizes first seen in this run took (their graphs and lazily loaded kernels, counted by the backend)
+            // and by lazily loaded kernels of other shapes met for the first time (seen: one 2 MiB chunk); 8 MiB of
+            // slack still fails a leak of 1 KiB per request (10,000 requests).
+            long graphGrowth = Math.round((engine.stats().get("gpu MiB: decode batch sizes") - graphMib) * 1048576.0);
+            long unexplained = free - freeAfter - graphGrowth;
+            assertTrue(unexplained <= LAZY_KERNEL_SLACK_BYTES, "free GPU memory fell by " + (free - freeAfter) + " bytes over " + count
+                    + " requests, " + graphGrowth + " of them taken by new decode batch sizes");
         }
     }
 

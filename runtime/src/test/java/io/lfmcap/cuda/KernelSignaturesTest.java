@@ -30,7 +30,7 @@ class KernelSignaturesTest {
             if (m.group(1).startsWith("__")) continue; // the FLASH_KERNELS macro body (attention_hd##HD) is expanded below
             out.put(m.group(1), types(m.group(2).replace("ATTN_ARGS", attnArgs)));
         }
-        Matcher flash = Pattern.compile("^FLASH_KERNELS\\((\\d+)\\)", Pattern.MULTILINE).matcher(src);
+        Matcher flash = Pattern.compile("^FLASH_KERNELS\\((\\d+)[,)]", Pattern.MULTILINE).matcher(src);
         while (flash.find()) {
             out.put("attention_hd" + flash.group(1), types(attnArgs));
             out.put("attention_paged_hd" + flash.group(1), types(attnArgs));

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# GPU throughput runs of lfmcap bench (docs/BENCHMARKS.md "GPU throughput", docs/PERF_NOTES.md), one table.
+# Build the bundle first where Maven runs (tools/parity/cuda_bundle.sh), then on the GPU host, from the repo root:
+#   RUNS="450m:1:8:on 450m:128:128:on" tools/parity/cuda_perf.sh
+# Each run is MODEL:MAX_BATCH:IMAGES:GRAPHS[:mix|:8g]  (GRAPHS on|off: decode CUDA graphs; mix: the mixed
+# workload (--mix); 8g: the engine squeezed into an 8 GB budget (KV cache, vision and prefill workspaces capped)).
+# PROFILE=1 adds Nsight Compute kernel times (gpu__time_duration, graphs off so each launch is seen) of
+#   one 450m image with 3 new tokens at batch 1 (vision, prefill, decode steps) and of a batch of 32 images
+#   (one vision pass, packed prefill, one decode step of 32) -> $OUT/ncu-*.csv (tools/parity/cuda_ncu_phases.py reads them).
+# Logs per run and summary.md go to $OUT (default /tmp/cuda-perf).
+set -uo pipefail
+OUT=${OUT:-/tmp/cuda-perf}; mkdir -p "$OUT"
+RUNS=${RUNS:-"450m:1:8:off 450m:1:8:on 450m:128:128:on 1.6b:1:8:on 1.6b:128:128:on"}
+base="--add-modules=jdk.incubator.vector -Xmx24g -Dorg.bytedeco.javacpp.maxPhysicalBytes=0"
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$OUT/gpu.txt"
+summary="$OUT/summary.md"
+echo "| run | images/s | decode tok/s/seq | gpu ms/step | ms/img vision (gpu) | ms/img prefill (gpu) | ms/img decode (gpu) | gpu busy/wall ms | gpu MiB in use | KV tokens |" > "$summary"
+echo "|---|---|---|---|---|---|---|---|---|---|" >> "$summary"
+val() { grep -F "| $1" "$2" | head -1 | awk -F'|' '{gsub(/ /,"",$3); print $3}'; }
+for run in $RUNS; do
+  IFS=: read -r model batch n graphs extra <<< "$run"
+  opts="$base -Dlfmcap.cuda.graphs=$([ "$graphs" = off ] && echo false || echo true)"
+  args="--backend cuda --shape $model --images $n --max-batch $batch --warmup $batch --new-tokens 64"
+  case "${extra:-}" in
+    mix) args="$args --mix";;
+    8g)  opts="$opts -Dlfmcap.cuda.kvCacheTokens=${KV8G:-131072} -Dlfmcap.cuda.maxVisionPatches=16384 -Dlfmcap.cuda.maxPrefillTokens=4096";;
+  esac
+  log="$OUT/bench-${run//:/-}.log"
+  JAVA_OPTS="$opts ${EXTRA_JAVA_OPTS:-}" timeout ${RUN_TIMEOUT:-150} .gpu/run.sh io.lfmcap.cli.Lfmcap bench $args > "$log" 2>&1
+  rc=$?
+  [ $rc = 0 ] || { echo "$run failed (rc $rc):"; grep -vE "^\s*at |WARNING|SLF4J" "$log" | tail -8; }
+  ips=$(val "images/s" "$log"); tok=$(val "decode tok/s" "$log"); step=$(val "gpu ms per decode step" "$log")
+  v=$(val "gpu ms: vision" "$log"); p=$(val "gpu ms: prefill" "$log"); d=$(val "gpu ms: decode" "$log")
+  busy=$(grep -F "| gpu ms busy" "$log" | awk -F'|' '{gsub(/ /,"",$3); print $3}'); mem=$(val "gpu MiB: device in use" "$log"); kv=$(val "KV cache tokens" "$log")
+  per() { [ -n "$1" ] && awk -v a="$1" -v n="$n" 'BEGIN{printf "%.3f", a/n}'; }
+  echo "| $run | $ips | $tok | $step | $(per "$v") | $(per "$p") | $(per "$d") | $busy | $mem | $kv |" >> "$summary"
+done
+cat "$summary"
+if [ "${PROFILE:-0}" = 1 ]; then
+  ncu=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
+  for spec in "1:1:3" "32:32:2"; do
+    IFS=: read -r batch n tokens <<< "$spec"
+    JAVA_OPTS="$base -Dlfmcap.cuda.graphs=false" timeout ${PROFILE_TIMEOUT:-150} "$ncu" --target-processes all \
+      --metrics gpu__time_duration.sum --csv --log-file "$OUT/ncu-b$batch.csv" \
+      .gpu/run.sh io.lfmcap.cli.Lfmcap bench --backend cuda --shape 450m --images $n --max-batch $batch --warmup 0 \
+      --new-tokens $tokens > "$OUT/ncu-b$batch.log" 2>&1 || { echo "ncu batch $batch failed:"; tail -5 "$OUT/ncu-b$batch.log"; }
+  done
+fi

@@ -2,7 +2,6 @@ package io.lfmcap.cpu;
 
 import io.lfmcap.model.Tensor;
 import io.lfmcap.model.WeightStore;
-import java.util.Arrays;
 
 /**
  * Reads named checkpoint tensors into CPU memory, checking each shape against what the config implies,
@@ -41,11 +40,6 @@ final class WeightLoader {
     long bytes() { return bytes; }
 
     private Tensor checked(String name, long... shape) {
-        Tensor t = store.get(name);
-        if (!Arrays.equals(t.shape(), shape))
-            throw new IllegalArgumentException("tensor '" + name + "' in " + store.source() + " has shape "
-                    + Tensor.shapeString(t.shape()) + " but the model config implies " + Tensor.shapeString(shape)
-                    + "; check that config.json belongs to these weights");
-        return t;
+        return store.require(name, shape);
     }
 }

@@ -11,7 +11,6 @@ import io.lfmcap.model.Tensor;
 import io.lfmcap.model.WeightStore;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 import org.bytedeco.javacpp.BytePointer;
@@ -252,12 +251,7 @@ final class DeviceWeights {
         }
 
         private Tensor checked(String name, long... shape) {
-            Tensor t = store.get(name);
-            if (!Arrays.equals(t.shape(), shape))
-                throw new IllegalArgumentException("tensor '" + name + "' in " + store.source() + " has shape "
-                        + Tensor.shapeString(t.shape()) + " but the model config implies " + Tensor.shapeString(shape)
-                        + "; check that config.json belongs to these weights");
-            return t;
+            return store.require(name, shape);
         }
 
         /** Streams a tensor to the device as bf16: bf16 bytes straight from the mapped file, others rounded in chunks. */

@@ -15,6 +15,19 @@ public interface WeightStore extends AutoCloseable {
 
     default boolean contains(String name) { return names().contains(name); }
 
+    /**
+     * The tensor, which must have {@code shape}: what a backend calls for each weight it loads, so a
+     * config.json that does not belong to the weights fails naming the tensor and both shapes.
+     */
+    default Tensor require(String name, long... shape) {
+        Tensor t = get(name);
+        if (!java.util.Arrays.equals(t.shape(), shape))
+            throw new IllegalArgumentException("tensor '" + name + "' in " + source() + " has shape "
+                    + Tensor.shapeString(t.shape()) + " but the model config implies " + Tensor.shapeString(shape)
+                    + "; check that config.json belongs to these weights");
+        return t;
+    }
+
     /** Where the weights come from (a path), for messages. */
     String source();
 

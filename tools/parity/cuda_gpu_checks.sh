@@ -30,8 +30,8 @@ if has bench; then
   for m in $(echo ${MODELS:-450m,1.6b} | tr ',' ' '); do
     for b in ${BATCHES:-1 32 128}; do
       n=$b; [ "$b" = 1 ] && n=4
-      # random weights of the same shape (the transformers-saved folder also holds SigLIP's unused pooling head,
-      # which the checkpoint loader refuses); throughput does not depend on the values, EOS is suppressed
+      # Java-made random weights of the same shape, so this step needs no peer step first; throughput does not
+      # depend on the values, EOS is suppressed
       timeout 150 .gpu/run.sh io.lfmcap.cli.Lfmcap bench --backend cuda --shape $m --images $n --max-batch $b \
         --warmup $b --new-tokens 64 2>&1 | tee "$OUT/bench-$m-$b.log" | grep -E "model|images/s|decode tok|generated|ms per image" 
     done

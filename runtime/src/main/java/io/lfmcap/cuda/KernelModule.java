@@ -25,13 +25,15 @@ import org.bytedeco.javacpp.PointerPointer;
 import org.bytedeco.javacpp.SizeTPointer;
 
 /**
- * The kernels of {@code kernels.cu} (a resource next to this class), compiled once per process with NVRTC
+ * The kernels of {@code kernels.cu} and {@code decode.cu} (resources next to this class, compiled as one
+ * program, in that order: decode.cu uses kernels.cu's helpers), compiled once per process with NVRTC
  * for the device's architecture and loaded as a module. CUBINs are cached on disk under a name keyed by the
  * SHA-256 of (source, architecture, NVRTC version, options), so later processes skip the compile (a cached
  * file that fails to load is compiled again and replaced).
  */
 final class KernelModule implements AutoCloseable {
     static final String SOURCE = "kernels.cu";
+    private static final String[] SOURCES = {SOURCE, "decode.cu"};
     private static final String[] OPTIONS = {"--std=c++17"};
 
     private final CUmod_st module;
@@ -117,13 +119,18 @@ final class KernelModule implements AutoCloseable {
         }
     }
 
+    /** The program's source: every file of {@link #SOURCES}, in order. */
     static String source() {
-        try (InputStream in = KernelModule.class.getResourceAsStream(SOURCE)) {
-            if (in == null) throw new IllegalStateException(SOURCE + " is missing from the classpath next to " + KernelModule.class.getName());
-            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+        StringBuilder program = new StringBuilder();
+        for (String file : SOURCES) {
+            try (InputStream in = KernelModule.class.getResourceAsStream(file)) {
+                if (in == null) throw new IllegalStateException(file + " is missing from the classpath next to " + KernelModule.class.getName());
+                program.append("// ---- ").append(file).append('\n').append(new String(in.readAllBytes(), StandardCharsets.UTF_8)).append('\n');
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
         }
+        return program.toString();
     }
 
     private static String sha256(String text) {

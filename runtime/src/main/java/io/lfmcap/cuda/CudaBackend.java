@@ -118,7 +118,8 @@ public final class CudaBackend implements ModelBackend {
                     + " of one %d-token sequence (%s); lower maxSequenceTokens, maxPrefillTokens or maxVisionPatches",
                     deviceIndex, Cuda.mib(Math.max(0, room)), options.maxSequenceTokens(), Cuda.mib(perSequence * pageBytes)));
         pool = new KvCachePool(ctx, text, maxSequences, (int) pages, options.maxSequenceTokens());
-        decoder = new TextDecoder(ctx, text, weights.text, pool, maxRows, maxSequences, options.simpleAttention());
+        decoder = new TextDecoder(ctx, text, weights.text, pool, maxRows, maxSequences, options.simpleAttention(),
+                options.smallBatchKernels());
         graphs = new DecodeGraphs(ctx, options.decodeGraphs());
         clock = new PhaseClock(ctx);
         kvBytes = KvCachePool.bytes(text, maxSequences, (int) pages, options.maxSequenceTokens());
@@ -281,7 +282,7 @@ public final class CudaBackend implements ModelBackend {
         int featureRow = 0;
         // no sync between vision passes and the decoder pass: the pass arrays only grow until the group's end
         // (PassUpload staging is not reused while copies may be pending), and the next vision pass's patches are
-        // staged on the host while the previous pass computes (VisionTower.uploadPatches)
+        // staged on the host while the previous pass computes (VisionTower.stageLevels)
         up.reset();
         for (List<PatchGrid> chunk : visionChunks(views)) {
             clock.start(PhaseClock.Phase.VISION);

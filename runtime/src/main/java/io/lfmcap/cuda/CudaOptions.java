@@ -18,10 +18,12 @@ import java.nio.file.Path;
  * @param fusedEpilogues    cuBLASLt bias / GELU epilogues (else cuBLAS plus a kernel)
  * @param simpleAttention   the plain fp32 attention kernel instead of the tensor-core one
  * @param decodeGraphs      replay decode steps as CUDA graphs, one per batch size (DecodeGraphs)
+ * @param smallBatchKernels decode steps of up to 8 sequences through decode.cu's fused kernels (else cuBLAS and the
+ *                          general kernels, as larger steps)
  */
 public record CudaOptions(int maxSequences, int maxSequenceTokens, int maxPrefillTokens, int maxVisionPatches,
                           double memoryFraction, long kvCacheTokens, Path kernelCacheDir, boolean fusedEpilogues,
-                          boolean simpleAttention, boolean decodeGraphs) {
+                          boolean simpleAttention, boolean decodeGraphs, boolean smallBatchKernels) {
     /** System properties read by {@link #defaults()}. */
     public static final String CACHE_DIR_PROPERTY = "lfmcap.cuda.cacheDir";
     public static final String FUSED_PROPERTY = "lfmcap.cuda.fusedEpilogues";
@@ -31,6 +33,7 @@ public record CudaOptions(int maxSequences, int maxSequenceTokens, int maxPrefil
     public static final String KV_CACHE_TOKENS_PROPERTY = "lfmcap.cuda.kvCacheTokens";
     public static final String VISION_PATCHES_PROPERTY = "lfmcap.cuda.maxVisionPatches";
     public static final String PREFILL_TOKENS_PROPERTY = "lfmcap.cuda.maxPrefillTokens";
+    public static final String SMALL_BATCH_PROPERTY = "lfmcap.cuda.smallBatchKernels";
 
     public CudaOptions {
         if (maxSequences < 1) throw new IllegalArgumentException("max sequences must be >= 1, got " + maxSequences);
@@ -45,7 +48,7 @@ public record CudaOptions(int maxSequences, int maxSequenceTokens, int maxPrefil
      * 64 sequences of up to 4096 tokens, prefill passes of 8192 rows, vision passes of 32 tiles, 90% of free
      * memory; system properties {@value #CACHE_DIR_PROPERTY} (default ~/.cache/lfmcap/cuda-kernels),
      * {@value #FUSED_PROPERTY} (true), {@value #ATTENTION_PROPERTY} (flash | simple) and
-     * {@value #MEMORY_FRACTION_PROPERTY}, {@value #GRAPHS_PROPERTY} (true), and the sizes
+     * {@value #MEMORY_FRACTION_PROPERTY}, {@value #GRAPHS_PROPERTY} (true), {@value #SMALL_BATCH_PROPERTY} (true), and the sizes
      * {@value #KV_CACHE_TOKENS_PROPERTY} (0: as many as maxSequences x maxSequenceTokens), {@value #VISION_PATCHES_PROPERTY}
      * (32768) and {@value #PREFILL_TOKENS_PROPERTY} (8192) override them (to fit a memory budget: docs/CUDA.md).
      */
@@ -60,7 +63,8 @@ public record CudaOptions(int maxSequences, int maxSequenceTokens, int maxPrefil
         long kvTokens = Long.parseLong(System.getProperty(KV_CACHE_TOKENS_PROPERTY, "0"));
         int visionPatches = Integer.parseInt(System.getProperty(VISION_PATCHES_PROPERTY, "32768"));
         int prefillTokens = Integer.parseInt(System.getProperty(PREFILL_TOKENS_PROPERTY, "8192"));
-        return new CudaOptions(64, 4096, prefillTokens, visionPatches, fraction, kvTokens, cache, fused, simple, graphs);
+        boolean smallBatch = !"false".equalsIgnoreCase(System.getProperty(SMALL_BATCH_PROPERTY, "true"));
+        return new CudaOptions(64, 4096, prefillTokens, visionPatches, fraction, kvTokens, cache, fused, simple, graphs, smallBatch);
     }
 
     /** {@link #defaults()} sized for an engine: its max batch and longest sequence. */
@@ -69,34 +73,38 @@ public record CudaOptions(int maxSequences, int maxSequenceTokens, int maxPrefil
     }
 
     public CudaOptions withMaxSequences(int n) {
-        return new CudaOptions(n, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention, decodeGraphs);
+        return new CudaOptions(n, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention, decodeGraphs, smallBatchKernels);
     }
 
     public CudaOptions withMaxSequenceTokens(int n) {
-        return new CudaOptions(maxSequences, n, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention, decodeGraphs);
+        return new CudaOptions(maxSequences, n, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention, decodeGraphs, smallBatchKernels);
     }
 
     public CudaOptions withMaxPrefillTokens(int n) {
-        return new CudaOptions(maxSequences, maxSequenceTokens, n, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention, decodeGraphs);
+        return new CudaOptions(maxSequences, maxSequenceTokens, n, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention, decodeGraphs, smallBatchKernels);
     }
 
     public CudaOptions withMaxVisionPatches(int n) {
-        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, n, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention, decodeGraphs);
+        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, n, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention, decodeGraphs, smallBatchKernels);
     }
 
     public CudaOptions withKvCacheTokens(long n) {
-        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, n, kernelCacheDir, fusedEpilogues, simpleAttention, decodeGraphs);
+        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, n, kernelCacheDir, fusedEpilogues, simpleAttention, decodeGraphs, smallBatchKernels);
     }
 
     public CudaOptions withFusedEpilogues(boolean b) {
-        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, b, simpleAttention, decodeGraphs);
+        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, b, simpleAttention, decodeGraphs, smallBatchKernels);
     }
 
     public CudaOptions withSimpleAttention(boolean b) {
-        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, b, decodeGraphs);
+        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, b, decodeGraphs, smallBatchKernels);
     }
 
     public CudaOptions withDecodeGraphs(boolean b) {
-        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention, b);
+        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention, b, smallBatchKernels);
+    }
+
+    public CudaOptions withSmallBatchKernels(boolean b) {
+        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention, decodeGraphs, b);
     }
 }

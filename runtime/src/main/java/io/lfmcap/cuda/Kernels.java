@@ -31,6 +31,11 @@ final class Kernels {
     private Kernels() {}
 
     private static void launch(GpuContext ctx, String name, Grid g, Object... args) {
+        launchWithShared(ctx, name, g, 0, args);
+    }
+
+    /** A launch with {@code sharedBytes} of dynamic shared memory (at most 48 KiB: no opt-in attribute is set). */
+    private static void launchWithShared(GpuContext ctx, String name, Grid g, int sharedBytes, Object... args) {
         KernelArgs a = ctx.args();
         for (Object v : args) {
             if (v instanceof Long l) a.i64(l);
@@ -38,7 +43,7 @@ final class Kernels {
             else if (v instanceof Float f) a.f32(f);
             else throw new IllegalArgumentException(name + ": unsupported argument " + v);
         }
-        ctx.launch(name, g.x(), g.y(), g.z(), g.block(), 0);
+        ctx.launch(name, g.x(), g.y(), g.z(), g.block(), sharedBytes);
     }
 
     @Kernel("rms_norm")
@@ -90,6 +95,12 @@ final class Kernels {
         launch(ctx, "f32_to_bf16", g, in, out, n);
     }
 
+    /** {@code levels} 8-byte and {@code out} 16-byte aligned; a grid of {@code (n + 7) / 8} threads covers it. */
+    @Kernel("patch_levels_to_bf16")
+    static void patchLevelsToBf16(GpuContext ctx, Grid g, long levels, long table, long out, long n) {
+        launch(ctx, "patch_levels_to_bf16", g, levels, table, out, n);
+    }
+
     @Kernel("vision_position_add")
     static void visionPositionAdd(GpuContext ctx, Grid g, long x, int d, long table, int side, long patchView, long viewDesc,
                                   long tapFirst, long tapCount, long tapWeight, int maxTaps) {
@@ -119,6 +130,27 @@ final class Kernels {
                                long segCausalBase, long pageTable, int maxPages) {
         launch(ctx, name, g, q, ldq, k, v, ldkv, out, ldo, heads, kvHeads, scale, segQRow, segRows, segKey, segKeyCount,
                 segCausalBase, pageTable, maxPages);
+    }
+
+    /** decode.cu's fused small-batch GEMVs; {@code sharedBytes}: the RMS kernels' staged input (rows per block x k x 2). */
+    @Kernel({"gemv_rms_r1", "gemv_rms_r2", "gemv_rms_r4", "gemv_rms_r8", "gemv_rms_silu_r1", "gemv_rms_silu_r2", "gemv_rms_silu_r4",
+            "gemv_rms_silu_r8", "gemv_add_r1", "gemv_add_r2", "gemv_add_r4", "gemv_add_r8"})
+    static void gemv(GpuContext ctx, String name, Grid g, int sharedBytes, long in, int rows, long normW, float eps, long w, int nOut,
+                     int k, long out, int ldo) {
+        launchWithShared(ctx, name, g, sharedBytes, in, rows, normW, eps, w, nOut, k, out, ldo);
+    }
+
+    @Kernel("short_conv_step")
+    static void shortConvStep(GpuContext ctx, Grid g, long bcx, int h, long taps, int l, long state, long slotStride, long segSlot,
+                              long y) {
+        launch(ctx, "short_conv_step", g, bcx, h, taps, l, state, slotStride, segSlot, y);
+    }
+
+    @Kernel("attention_decode")
+    static void attentionDecode(GpuContext ctx, Grid g, long q, int ldq, long kPool, long vPool, long out, int ldo, int heads,
+                                int kvHeads, int hd, float scale, long segSlot, long segKeyCount, long pageTable, int maxPages) {
+        launch(ctx, "attention_decode", g, q, ldq, kPool, vPool, out, ldo, heads, kvHeads, hd, scale, segSlot, segKeyCount,
+                pageTable, maxPages);
     }
 
     @Kernel({"attention_simple_direct", "attention_simple_paged"})

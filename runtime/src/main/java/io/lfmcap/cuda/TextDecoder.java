@@ -29,6 +29,8 @@ final class TextDecoder implements AutoCloseable {
     private final DeviceWeights.Text w;
     private final KvCachePool kv;
     private final boolean simpleAttention;
+    /** Decode steps of at most this many sequences take the fused small-batch kernels (0: never). */
+    private final int smallBatchRows;
     private final int maxRows;
     private final int maxSequences;
     private final int hidden;
@@ -43,7 +45,7 @@ final class TextDecoder implements AutoCloseable {
     private final long x, normed, big, q, mixed, act, imageFeatures, finalNormed, logits, tokens;
 
     TextDecoder(GpuContext ctx, ModelConfig.TextConfig cfg, DeviceWeights.Text w, KvCachePool kv, int maxRows, int maxSequences,
-                boolean simpleAttention) {
+                boolean simpleAttention, boolean smallBatchKernels) {
         if (cfg.headDim() > 128 || cfg.headDim() % 8 != 0)
             throw new UnsupportedOperationException("text head dim " + cfg.headDim() + " is not supported by the CUDA kernels (multiples of 8 up to 128)");
         if (cfg.numHeads() % cfg.numKvHeads() != 0)
@@ -63,6 +65,7 @@ final class TextDecoder implements AutoCloseable {
         this.vocab = cfg.vocabSize();
         this.eps = (float) cfg.normEps();
         this.scale = (float) Math.pow(headDim, -0.5);
+        this.smallBatchRows = smallBatchKernels && fitsSmallBatchKernels(cfg) ? SMALL_BATCH_ROWS : 0;
         this.memory = DeviceMemory.allocate("decoder workspace", workspaceBytes(cfg, maxRows, maxSequences));
         x = memory.take(4L * maxRows * hidden);
         normed = memory.take(2L * maxRows * hidden);
@@ -74,6 +77,23 @@ final class TextDecoder implements AutoCloseable {
         finalNormed = memory.take(2L * maxSequences * hidden);
         logits = memory.take(4L * maxSequences * vocab);
         tokens = memory.take(4L * maxSequences);
+    }
+
+    /** Rows per block of the widest small-batch kernels (decode.cu gemv_*_r8). */
+    private static final int SMALL_BATCH_ROWS = 8;
+    /** Blocks of one RMS-fused GEMV launch at most, times its rows per block: each block normalises its input rows once. */
+    private static final int GEMV_STAGED_ROWS = 4096;
+    private static final int GEMV_OUTPUTS_PER_BLOCK = 4;  // decode.cu: GEMV_COLS (SiLU kernels: half of them)
+
+    /**
+     * What decode.cu's small-batch kernels assume: 16-byte rows (widths multiples of 8), the normalised input of
+     * 8 rows in 48 KiB of shared memory, head dim up to 128 and at most 8 query heads per kv head.
+     */
+    static boolean fitsSmallBatchKernels(ModelConfig.TextConfig cfg) {
+        int qWidth = cfg.numHeads() * cfg.headDim();
+        return cfg.hiddenSize() % 8 == 0 && cfg.ffnDim() % 8 == 0 && qWidth % 8 == 0
+                && 2L * SMALL_BATCH_ROWS * cfg.hiddenSize() <= 48 * 1024
+                && cfg.headDim() <= 128 && cfg.numHeads() / cfg.numKvHeads() <= 8 && KvCachePool.PAGE_TOKENS % 32 == 0;
     }
 
     private static int bigWidth(ModelConfig.TextConfig cfg) {
@@ -139,9 +159,11 @@ final class TextDecoder implements AutoCloseable {
         Pass p = stage(segments, up);
         long dBanned = up.ints(banned);
         up.send();
+        boolean small = n <= smallBatchRows;
         graphs.run(n, dBanned, () -> {
             embed(dGather, n);
-            layers(p);
+            if (small) smallBatchLayers(p);
+            else layers(p);
             argmax(n, dBanned);
         });
         for (Segment seg : segments) seg.sequence().advance(seg.rows());
@@ -213,6 +235,58 @@ final class TextDecoder implements AutoCloseable {
         rmsNorm(x, p.lastRow(), w.finalNorm(), finalNormed, s);
         ctx.gemm.linear(finalNormed, s, w.lmHead(), logits, true, false);
     }
+
+    /**
+     * {@link #layers} for a decode step of a few sequences (one row each), with decode.cu's fused kernels: per
+     * layer RMSNorm + in-projection, conv step or (q/k norm, RoPE, store) + decode attention, out-projection +
+     * residual, RMSNorm + gate/up + SiLU-mul, down-projection + residual; then final RMSNorm + lm_head. Same
+     * rounding points as {@link #layers}; 5-6 launches per layer instead of 8-9 plus split-K reductions.
+     */
+    private void smallBatchLayers(Pass p) {
+        int rows = p.rows(), s = p.segments();
+        int qWidth = heads * headDim;
+        int convBlocks = (hidden + 255) / 256;
+        for (int layer = 0; layer < cfg.numLayers(); layer++) {
+            DeviceWeights.TextLayer lw = w.layers()[layer];
+            gemvNormed(false, x, lw.operatorNorm(), lw.mix(), lw.mix().rows(), big, rows);
+            if (cfg.isAttention(layer)) {
+                Kernels.qkNormRopeStore(ctx, new Kernels.Grid(rows, heads + 2 * kvHeads, 1, 64), big, heads, kvHeads, headDim,
+                        lw.qNorm(), lw.kNorm(), eps, p.rowPos(), p.rowSlot(), kv.pageTable(), kv.maxPagesPerSequence(), w.invFreq(),
+                        q, kv.keys(layer), kv.values(layer));
+                Kernels.attentionDecode(ctx, new Kernels.Grid(kvHeads, s, 1, 128), q, qWidth, kv.keys(layer), kv.values(layer), mixed,
+                        qWidth, heads, kvHeads, headDim, scale, p.segSlot(), p.segKeys(), kv.pageTable(), kv.maxPagesPerSequence());
+            } else {
+                Kernels.shortConvStep(ctx, new Kernels.Grid(convBlocks, s, 1, 256), big, hidden, lw.convTaps(), cfg.convKernel(),
+                        kv.convState(layer), kv.convSlotStride(), p.segSlot(), mixed);
+            }
+            gemvAdd(mixed, lw.out(), x, rows);
+            gemvNormed(true, x, lw.ffnNorm(), lw.gateUp(), ffn, act, rows);
+            gemvAdd(act, lw.down(), x, rows);
+        }
+        gemvNormed(false, x, w.finalNorm(), w.lmHead(), vocab, logits, s);
+    }
+
+    /**
+     * {@code out[rows, nOut] = RMSNorm(x) W^T} (fp32), or with {@code siluMul} {@code silu(g) * u} (bf16) where g and u
+     * are the products with W's first and second {@code nOut} rows (HF Lfm2MLP's w1 and w3).
+     */
+    private void gemvNormed(boolean siluMul, long in, long norm, DeviceMatrix wt, int nOut, long out, int rows) {
+        int r = gemvRowsPerBlock(rows);
+        int perBlock = siluMul ? GEMV_OUTPUTS_PER_BLOCK / 2 : GEMV_OUTPUTS_PER_BLOCK;
+        long groups = Math.min(GEMV_STAGED_ROWS / r, (nOut + perBlock - 1) / perBlock);
+        Kernels.gemv(ctx, (siluMul ? "gemv_rms_silu_r" : "gemv_rms_r") + r, new Kernels.Grid(groups, 1, 1, 128), 2 * r * wt.cols(), in,
+                rows, norm, eps, wt.address(), nOut, wt.cols(), out, nOut);
+    }
+
+    /** {@code out[rows, W.rows] += in W^T} (in bf16 {@code [rows, W.cols]}): the residual add of a projection. */
+    private void gemvAdd(long in, DeviceMatrix wt, long out, int rows) {
+        int r = gemvRowsPerBlock(rows);
+        long groups = (wt.rows() + GEMV_OUTPUTS_PER_BLOCK - 1) / GEMV_OUTPUTS_PER_BLOCK;
+        Kernels.gemv(ctx, "gemv_add_r" + r, new Kernels.Grid(groups, 1, 1, 128), 0, in, rows, 0L, 0f, wt.address(), wt.rows(),
+                wt.cols(), out, hidden);
+    }
+
+    private static int gemvRowsPerBlock(int rows) { return rows <= 1 ? 1 : rows <= 2 ? 2 : rows <= 4 ? 4 : 8; }
 
     /** Greedy tokens of the last pass's {@code rows} logits rows into {@link #tokens()}; banned: device int per row (-1: none). */
     void argmax(int rows, long banned) {

@@ -4,7 +4,9 @@ import static org.bytedeco.cuda.global.cudart.*;
 
 import io.lfmcap.image.PatchGrid;
 import io.lfmcap.model.ModelConfig;
+import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
+import java.util.Arrays;
 import java.util.List;
 import org.bytedeco.cuda.cudart.CUevent_st;
 
@@ -12,7 +14,8 @@ import org.bytedeco.cuda.cudart.CUevent_st;
  * The SigLIP2 NaFlex encoder and the projector on packed batches of views (images, tiles, thumbnails of any
  * sizes): rows of all views run through every linear layer together, attention stays within each view.
  * <pre>
- *   patches (host fp32) --copy--> staging fp32 --f32_to_bf16--> patches bf16 [P, 768]
+ *   levels (host uint8) --copy--> staging u8 --patch_levels_to_bf16(level table)--> patches bf16 [P, 768]
+ *     (float-form views: fp32 pieces through the same staging --f32_to_bf16--> their rows of patches)
  *   x  = patch_embedding(patches) + bias               cuBLASLt BIAS epilogue, fp32 [P, D]
  *   x += resize(position_embedding, gridH x gridW)     vision_position_add (per view, host-computed taps)
  *   per layer (pre-LN, HF Siglip2EncoderLayer):
@@ -45,8 +48,8 @@ final class VisionTower implements AutoCloseable {
     private final float eps;
     private final float scale;
     private final DeviceMemory memory;
-    private final PinnedBuffer hostPatches;
-    private final CUevent_st patchesCopied = new CUevent_st();
+    private final PinnedBuffer hostStaging;
+    private final CUevent_st stagingCopied = new CUevent_st();
     private final long staging, patches, x, h, qkv, attn, mlp, unshuffled, projHidden, projAct;
 
     VisionTower(GpuContext ctx, ModelConfig cfg, DeviceWeights.Vision w, int maxPatches, boolean simpleAttention) {
@@ -72,7 +75,7 @@ final class VisionTower implements AutoCloseable {
         this.scale = (float) Math.pow(headDim, -0.5);
         this.memory = DeviceMemory.allocate("vision workspace", workspaceBytes(cfg, maxPatches));
         int tokens = maxPatches / (factor * factor);
-        staging = memory.take(4L * maxPatches * patchDim);
+        staging = memory.take(stagingBytes(patchDim, maxPatches));
         patches = memory.take(2L * maxPatches * patchDim);
         x = memory.take(4L * maxPatches * dim);
         h = memory.take(2L * maxPatches * dim);
@@ -84,20 +87,24 @@ final class VisionTower implements AutoCloseable {
         projAct = memory.take(2L * tokens * projectorHidden);
         PinnedBuffer host;
         try {
-            host = new PinnedBuffer("vision patch staging", 4L * maxPatches * patchDim);
-            Cuda.check(cudaEventCreateWithFlags(patchesCopied, cudaEventDisableTiming), "cudaEventCreateWithFlags");
+            host = new PinnedBuffer("vision patch staging", stagingBytes(patchDim, maxPatches));
+            Cuda.check(cudaEventCreateWithFlags(stagingCopied, cudaEventDisableTiming), "cudaEventCreateWithFlags");
         } catch (RuntimeException e) {
             memory.close();
             throw e;
         }
-        this.hostPatches = host;
+        this.hostStaging = host;
     }
+
+    /** The patch staging, on the device and pinned on the host: one pass of uint8 levels (at least one fp32 value). */
+    private static long stagingBytes(int patchDim, int maxPatches) { return Math.max(4L, (long) maxPatches * patchDim); }
 
     static long workspaceBytes(ModelConfig cfg, int maxPatches) {
         var v = cfg.vision();
         long p = maxPatches;
         long t = p / ((long) cfg.downsampleFactor() * cfg.downsampleFactor());
-        long bytes = p * (6L * v.patchDim() + 4L * v.hiddenSize() + 2L * v.hiddenSize() * 5 + 2L * v.intermediateSize())
+        long bytes = stagingBytes(v.patchDim(), maxPatches)
+                + p * (2L * v.patchDim() + 4L * v.hiddenSize() + 2L * v.hiddenSize() * 5 + 2L * v.intermediateSize())
                 + t * (2L * cfg.projectorInputSize() + 6L * cfg.projectorHiddenSize());
         return bytes + 16 * DeviceMemory.ALIGNMENT;
     }
@@ -173,11 +180,12 @@ final class VisionTower implements AutoCloseable {
         long dDesc = up.ints(desc), dPatchView = up.ints(patchView), dTokenView = up.ints(tokenView);
         long dSegFirst = up.ints(segFirst), dSegRows = up.ints(segRows), dCausal = up.ints(causal);
         long dTapFirst = up.ints(tapFirst), dTapCount = up.ints(tapCount), dTapWeight = up.floats(tapWeight);
+        float[] levelTable = sharedLevelTable(views);
+        long dLevelTable = levelTable == null ? 0 : up.floats(levelTable);
         up.send();
-        uploadPatches(views);
+        if (levelTable != null) stageLevels(views, dLevelTable);
+        else stageFloats(views);
 
-        long elements = (long) totalPatches * patchDim;
-        Kernels.f32ToBf16(ctx, Kernels.Grid.stride(elements), staging, patches, elements);
         ctx.gemm.linearBias(patches, totalPatches, w.patch(), w.patchBias(), x, true, false, false);
         Kernels.visionPositionAdd(ctx, Kernels.Grid.of(totalPatches, 128), x, dim, w.positionTable(), side, dPatchView, dDesc,
                 dTapFirst, dTapCount, dTapWeight, maxTaps);
@@ -208,21 +216,66 @@ final class VisionTower implements AutoCloseable {
     }
 
     /**
-     * Host patches -> fp32 staging on the device: one asynchronous copy of the whole pass from a pinned buffer
-     * that holds one pass. Before refilling that buffer the host waits only for the previous pass's copy (an
-     * event), not for its kernels, so the next pass is staged while the previous one computes.
+     * The level table of a pass whose views are all in level form with one table (by content); null otherwise,
+     * and then the pass goes the fp32 way ({@link #stageFloats}), which is exact for any mix.
      */
-    private void uploadPatches(List<PatchGrid> views) {
-        Cuda.check(cudaEventSynchronize(patchesCopied), "waiting for the previous vision pass's patch copy");
-        FloatBuffer pinned = hostPatches.buffer().asFloatBuffer();
+    private static float[] sharedLevelTable(List<PatchGrid> views) {
+        float[] table = views.get(0).levelTable();
+        for (PatchGrid view : views) {
+            float[] t = view.levelTable();
+            if (t == null || (t != table && !Arrays.equals(t, table))) return null;
+        }
+        return table;
+    }
+
+    /**
+     * Host levels -> u8 staging on the device -> bf16 patches: one asynchronous copy of the whole pass (1 byte a
+     * value) from a pinned buffer that holds one pass, expanded through the level table by patch_levels_to_bf16.
+     * Before refilling that buffer the host waits only for the previous pass's copy (an event), not for its
+     * kernels, so the next pass is staged while the previous one computes.
+     */
+    private void stageLevels(List<PatchGrid> views, long dLevelTable) {
+        awaitStagingCopy();
+        ByteBuffer pinned = hostStaging.buffer();
         int fill = 0;
         for (PatchGrid view : views) {
-            float[] src = view.patches();
+            byte[] src = view.levels();
             pinned.put(fill, src, 0, src.length);
             fill += src.length;
         }
-        ctx.toDevice(staging, hostPatches.address(), 4L * fill);
-        Cuda.check(cudaEventRecord(patchesCopied, ctx.stream), "cudaEventRecord(patch copy)");
+        copyStaging(fill);
+        Kernels.patchLevelsToBf16(ctx, Kernels.Grid.stride((fill + 7) / 8), staging, dLevelTable, patches, fill);
+    }
+
+    /**
+     * Float-form views (fixtures, tests) or a pass mixing forms or tables: fp32 values through the same staging,
+     * at most a quarter of a full pass's values at a time, each piece converted by f32_to_bf16 into its place in
+     * {@code patches}; the host waits for each piece's copy before refilling the pinned buffer.
+     */
+    private void stageFloats(List<PatchGrid> views) {
+        FloatBuffer pinned = hostStaging.buffer().asFloatBuffer();
+        int piece = pinned.capacity();
+        long done = 0;
+        for (PatchGrid view : views) {
+            float[] src = view.patches();
+            for (int at = 0; at < src.length; at += piece) {
+                int n = Math.min(piece, src.length - at);
+                awaitStagingCopy();
+                pinned.put(0, src, at, n);
+                copyStaging(4L * n);
+                Kernels.f32ToBf16(ctx, Kernels.Grid.stride(n), staging, patches + 2L * done, n);
+                done += n;
+            }
+        }
+    }
+
+    private void awaitStagingCopy() {
+        Cuda.check(cudaEventSynchronize(stagingCopied), "waiting for the previous vision patch copy");
+    }
+
+    private void copyStaging(long bytes) {
+        ctx.toDevice(staging, hostStaging.address(), bytes);
+        Cuda.check(cudaEventRecord(stagingCopied, ctx.stream), "cudaEventRecord(patch copy)");
     }
 
     @Override
@@ -230,8 +283,8 @@ final class VisionTower implements AutoCloseable {
         try {
             memory.close();
         } finally {
-            cudaEventDestroy(patchesCopied);
-            hostPatches.close();
+            cudaEventDestroy(stagingCopied);
+            hostStaging.close();
         }
     }
 }

@@ -267,6 +267,29 @@ extern "C" __global__ void f32_to_bf16(const float* __restrict__ in, bf16* __res
     for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x) out[i] = f2bf(in[i]);
 }
 
+// HF pixel_values from uint8 pixel levels (io.lfmcap.image.PatchGrid, level form): out[i] = bf16(table[(i % 3) * 256
+// + levels[i]]), table = the per-channel float32 values of the fused rescale + normalize (io.lfmcap.image.Patchifier),
+// so bit for bit f32_to_bf16 of the float patches. Elements in (dy, dx, c) order: channel i % 3. Grid-stride over
+// n / 8 steps of eight levels (one 8-byte load, one 16-byte store: levels 8-byte, out 16-byte aligned), then the
+// last n % 8 one by one.
+extern "C" __global__ void patch_levels_to_bf16(const unsigned char* __restrict__ levels, const float* __restrict__ table,
+                                                bf16* __restrict__ out, long n) {
+    const long stride = (long)gridDim.x * blockDim.x, steps = n >> 3;
+    for (long s = blockIdx.x * (long)blockDim.x + threadIdx.x; s < steps; s += stride) {
+        const unsigned long long v = reinterpret_cast<const unsigned long long*>(levels)[s];
+        int row = (int)((s << 3) % 3) << 8;  // table row of the first element's channel
+        float f[8];
+#pragma unroll
+        for (int j = 0; j < 8; j++) {
+            f[j] = table[row + (int)((v >> (8 * j)) & 0xffu)];
+            row = row == 512 ? 0 : row + 256;
+        }
+        reinterpret_cast<Vec16*>(out)[s] = Vec16{pack_bf16(f[0], f[1]), pack_bf16(f[2], f[3]), pack_bf16(f[4], f[5]), pack_bf16(f[6], f[7])};
+    }
+    for (long i = (steps << 3) + blockIdx.x * (long)blockDim.x + threadIdx.x; i < n; i += stride)
+        out[i] = f2bf(table[(int)(i % 3) * 256 + levels[i]]);
+}
+
 // SigLIP2 NaFlex position embedding: x[p] += resize(table, gridH x gridW)[p] with PyTorch's antialiased
 // bilinear taps (computed on the host, io.lfmcap.cuda.PositionTaps): width pass then height pass, fp32,
 // each sum in tap order. grid (patches), block 128.

@@ -3,6 +3,7 @@ package io.lfmcap.cuda;
 import static org.junit.jupiter.api.Assertions.*;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.lfmcap.image.PatchGrid;
 import io.lfmcap.model.FloatFormats;
 import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
@@ -268,6 +269,33 @@ class CudaKernelsTest {
         assertBf16Close(refConv, got[2], 0, "f32_to_bf16 (exact)");
         assertF32Close(refTanh, got[3], 2e-6, "bias_act gelu_tanh fp32");
         assertBf16Close(refBias, got[4], 1e-6, "bias_act bf16");
+    }
+
+    @Test
+    void patchLevelsExpandToExactlyTheBf16OfTheFloatPatches() {
+        double[] mean = {0.48145466, 0.4578275, 0.40821073}, std = {0.26862954, 0.26130258, 0.27577711};
+        float[] table = new float[PatchGrid.LEVEL_TABLE_SIZE]; // io.lfmcap.image.Patchifier's table for these statistics
+        for (int c = 0; c < 3; c++)
+            for (int v = 0; v < 256; v++) table[c * 256 + v] = ((float) v - (float) mean[c] * 255f) / ((float) std[c] * 255f);
+        // 7 patches of 12 values (84: a tail after the 8-value steps), 37 SigLIP patches; a short grid and a full one
+        for (int[] shape : new int[][] {{7, 12}, {37, 768}}) {
+            int n = shape[0] * shape[1];
+            byte[] levels = new byte[n];
+            for (int i = 0; i < n; i++) levels[i] = (byte) random.nextInt(256);
+            PatchGrid grid = PatchGrid.ofLevels(1, shape[0], shape[1], levels, table);
+            int[] packed = new int[(n + 3) / 4]; // little-endian bytes, uploaded as ints
+            for (int i = 0; i < n; i++) packed[i >> 2] |= (levels[i] & 0xff) << (8 * (i & 3));
+            for (Kernels.Grid g : new Kernels.Grid[] {Kernels.Grid.of(3, 256), Kernels.Grid.stride((n + 7) / 8)}) {
+                float[][] got = gpu.run(() -> {
+                    long expanded = gpu.poisoned(2L * n), converted = gpu.poisoned(2L * n);
+                    Kernels.patchLevelsToBf16(gpu.ctx, g, gpu.i32(packed), gpu.f32(table), expanded, n);
+                    Kernels.f32ToBf16(gpu.ctx, g, gpu.f32(grid.patches()), converted, n);
+                    return new float[][] {gpu.readBf16(expanded, n), gpu.readBf16(converted, n)};
+                });
+                assertArrayEquals(bf(grid.patches()), got[1], "f32_to_bf16 of the float patches");
+                assertArrayEquals(got[1], got[0], "patch_levels_to_bf16 vs f32_to_bf16, " + n + " values, " + g);
+            }
+        }
     }
 
     /** Abramowitz-Stegun 7.1.26 is too coarse for a reference; this series/continued fraction is double-accurate. */

@@ -21,14 +21,18 @@ class KernelSignaturesTest {
     /** Kernel name -> C parameter types, from the extern "C" entry points (ATTN_ARGS and FLASH_KERNELS expanded). */
     static Map<String, List<String>> signatures() {
         String src = KernelModule.source().replace("\\\n", " ");
-        Matcher attn = Pattern.compile("#define ATTN_ARGS (.*)").matcher(src);
-        assertTrue(attn.find());
-        String attnArgs = attn.group(1).trim();
+        Map<String, String> argMacros = new HashMap<>();  // ATTN_ARGS, GEMV_ARGS: shared parameter lists
+        Matcher macro = Pattern.compile("#define (\\w+_ARGS) (.*)").matcher(src);
+        while (macro.find()) argMacros.put(macro.group(1), macro.group(2).trim());
+        assertTrue(argMacros.containsKey("ATTN_ARGS"));
+        String attnArgs = argMacros.get("ATTN_ARGS");
         Map<String, List<String>> out = new HashMap<>();
         Matcher m = Pattern.compile("extern \"C\" __global__ void (?:__launch_bounds__\\(\\d+\\) )?(\\w+)\\(([^)]*)\\)").matcher(src);
         while (m.find()) {
             if (m.group(1).startsWith("__")) continue; // the FLASH_KERNELS macro body (attention_hd##HD) is expanded below
-            out.put(m.group(1), types(m.group(2).replace("ATTN_ARGS", attnArgs)));
+            String params = m.group(2);
+            for (Map.Entry<String, String> e : argMacros.entrySet()) params = params.replace(e.getKey(), e.getValue());
+            out.put(m.group(1), types(params));
         }
         Matcher flash = Pattern.compile("^FLASH_KERNELS\\((\\d+)[,)]", Pattern.MULTILINE).matcher(src);
         while (flash.find()) {
@@ -64,6 +68,7 @@ class KernelSignaturesTest {
             assertEquals(GpuContext.class, params[first++], method.getName());
             if (params[first] == String.class) first++;
             assertEquals(Kernels.Grid.class, params[first++], method.getName());
+            if (method.getName().equals("gemv")) assertEquals(int.class, params[first++], "gemv's dynamic shared bytes");
             List<String> java = new ArrayList<>();
             for (int i = first; i < params.length; i++) java.add(params[i].getName());
             for (String name : k.value()) {

@@ -27,7 +27,10 @@ final class ScriptedBackend implements ModelBackend {
         for (PatchGrid v : views) rows += v.numTokens(2);
         float[] out = new float[rows * HIDDEN];
         int o = 0;
-        for (PatchGrid v : views) for (int i = 0; i < v.numTokens(2) * HIDDEN; i++) out[o++] = v.patches()[i % v.patches().length];
+        for (PatchGrid v : views) {
+            float[] patches = v.patches();
+            for (int i = 0; i < v.numTokens(2) * HIDDEN; i++) out[o++] = patches[i % patches.length];
+        }
         return out;
     }
 

@@ -1,6 +1,7 @@
 package io.lfmcap.image;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import org.junit.jupiter.api.Test;
@@ -46,6 +47,46 @@ class PatchifierTest {
         assertEquals(51f / 255f, v[0]);
         assertEquals((51f - 127.5f) / 127.5f, v[1]);
         assertEquals((51f - 255f) / 63.75f, v[2]);
+    }
+
+    @Test
+    void levelsAreThePixelsInPatchOrder() {
+        RgbImage image = Fixtures.pattern(48, 32); // 2 rows x 3 columns of 16x16 patches
+        byte[] levels = patchifier.patchify(image).levels();
+        assertEquals(6 * 768, levels.length);
+        for (int n = 0; n < 6; n++) {
+            int py = n / 3, px = n % 3;
+            for (int k = 0; k < 768; k++) {
+                int c = k % 3, dx = (k / 3) % 16, dy = k / 48;
+                assertEquals(image.get(px * 16 + dx, py * 16 + dy, c), levels[n * 768 + k] & 0xff, "patch " + n + " element " + k);
+            }
+        }
+    }
+
+    @Test
+    void levelFormPatchesAreTheFusedFloat32FormulaBitForBitAtEveryLevel() {
+        // CLIP statistics (not exact in binary) and an unusual rescale, so every rounding step matters
+        double[] mean = {0.48145466, 0.4578275, 0.40821073}, std = {0.26862954, 0.26130258, 0.27577711};
+        double rescale = 1.0 / 255.0;
+        byte[] px = new byte[256 * 3];
+        for (int x = 0; x < 256; x++) {
+            px[3 * x] = (byte) x;
+            px[3 * x + 1] = (byte) (255 - x);
+            px[3 * x + 2] = (byte) (x * 7);
+        }
+        float[] got = new Patchifier(1, mean, std, rescale).patchify(new RgbImage(256, 1, px)).patches();
+        float scale = (float) (1.0 / rescale);
+        for (int k = 0; k < got.length; k++) {
+            int c = k % 3;
+            float m = (float) mean[c] * scale, s = (float) std[c] * scale; // HF _fuse_mean_std_and_rescale_factor
+            float want = ((float) (px[k] & 0xff) - m) / s;                 // tvF.normalize in float32
+            assertEquals(Float.floatToIntBits(want), Float.floatToIntBits(got[k]), "value " + k);
+        }
+    }
+
+    @Test
+    void everyViewOfAPatchifierSharesOneLevelTable() {
+        assertSame(patchifier.patchify(Fixtures.pattern(16, 16)).levelTable(), patchifier.patchify(Fixtures.pattern(32, 48)).levelTable());
     }
 
     @Test

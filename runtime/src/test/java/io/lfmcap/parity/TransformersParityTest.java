@@ -108,12 +108,13 @@ class TransformersParityTest {
             assertEquals(views.get(i).get("w").asInt() / 16, ours.gridW(), "view " + i + " patch cols");
             PatchGrid theirs = fixtureView(m, modelName, image, i);
             boolean resized = views.get(i).get("w").asInt() != source.width() || views.get(i).get("h").asInt() != source.height();
-            for (int k = 0; k < ours.patches().length; k++) {
-                long a = Math.round(ours.patches()[k] * 127.5 + 127.5), b = Math.round(theirs.patches()[k] * 127.5 + 127.5);
+            float[] ourPatches = ours.patches(), theirPatches = theirs.patches();
+            for (int k = 0; k < ourPatches.length; k++) {
+                long a = Math.round(ourPatches[k] * 127.5 + 127.5), b = Math.round(theirPatches[k] * 127.5 + 127.5);
                 assertTrue(Math.abs(a - b) <= (resized ? 1 : 0), () -> "view pixel differs by more than allowed");
                 if (a != b) differing++;
             }
-            total += ours.patches().length;
+            total += ourPatches.length;
         }
         System.out.printf(Locale.ROOT, "parity %s %s: %d of %d pixel values (%.4f%%) one level apart%n",
                 modelName, image, differing, total, 100.0 * differing / total);

@@ -5,7 +5,8 @@ package io.lfmcap.cuda;
  * variable-length segments, grouped-query, fp32 softmax, no score matrix in memory.
  * <pre>
  *   flash   attention_[paged_]hd{16,32,64,72,128}: tensor cores (mma m16n8k16 bf16), online softmax,
- *           a block = 64 (query, head-of-group) rows of one kv head x tiles of 64 keys
+ *           a block = 16 (query, head-of-group) rows per warp of one kv head x tiles of 64 keys (32 for
+ *           head dim 128): 8 warps for the direct kernels (vision), 4 for the paged ones (decoder)
  *   simple  attention_simple_{direct,paged}: one warp per (query, head), fp32 throughout; the cross-check
  *           and the fallback (lfmcap.cuda.attention=simple, or a head dim without a flash kernel)
  * </pre>
@@ -14,7 +15,8 @@ package io.lfmcap.cuda;
  */
 final class Attention {
     private static final int[] FLASH_HEAD_DIMS = {16, 32, 64, 72, 128};
-    private static final int ROWS_PER_BLOCK = 64;
+    /** Warps per block of attention_hd* and attention_paged_hd* (kernels.cu ATTN_DIRECT_WARPS, ATTN_PAGED_WARPS). */
+    static final int DIRECT_WARPS = 8, PAGED_WARPS = 4;
 
     private Attention() {}
 
@@ -40,8 +42,9 @@ final class Attention {
                     new Kernels.Grid(rows, kvHeads, segments, 32), q, ldq, k, v, ldkv, out, ldo, heads, kvHeads, scale,
                     segQRow, segRows, segKey, segKeyCount, segCausal, pageTable, maxPages, headDim);
         } else {
+            int warps = paged ? PAGED_WARPS : DIRECT_WARPS, rowsPerBlock = 16 * warps;
             Kernels.attentionFlash(ctx, (paged ? "attention_paged_hd" : "attention_hd") + headDim,
-                    new Kernels.Grid((rows + ROWS_PER_BLOCK - 1) / ROWS_PER_BLOCK, kvHeads, segments, 128), q, ldq, k, v, ldkv,
+                    new Kernels.Grid((rows + rowsPerBlock - 1) / rowsPerBlock, kvHeads, segments, 32 * warps), q, ldq, k, v, ldkv,
                     out, ldo, heads, kvHeads, scale, segQRow, segRows, segKey, segKeyCount, segCausal, pageTable, maxPages);
         }
     }

@@ -11,8 +11,6 @@ typedef unsigned int u32;
 struct alignas(16) Vec16 { u32 x, y, z, w; };  // one 16-byte load or store (8 bf16)
 
 #define PAGE_TOKENS 64  // tokens per KV-cache page (io.lfmcap.cuda.KvCachePool.PAGE_TOKENS)
-#define ATTN_BM 64      // query rows (query x head-in-group) per attention block
-#define ATTN_BN 64      // keys per attention tile (= PAGE_TOKENS, so a tile never straddles pages)
 #define NEG_INF (-__int_as_float(0x7f800000))
 
 __device__ __forceinline__ float bf2f(bf16 h) { return __uint_as_float(((u32)h) << 16); }
@@ -382,9 +380,12 @@ extern "C" __global__ void bias_act(void* d, int bf16Data, const void* __restric
 // decoder). Segment s: query rows [segQRow, segQRow + segRows); keys 0..segKeyCount-1; query i sees key j
 // when j <= segCausalBase + i (causal) or always (segCausalBase < 0). Keys are rows segKey + j of k/v
 // (direct: row stride ldkv, kv head g at column g * HD) or, paged, the pages of sequence slot segKey.
-// Grouped-query: query head h reads kv head h / (heads / kvHeads); one block works on 64 (query, head of
-// the group) pairs of one kv head, so decode steps fill the tile with the group's heads.
+// Grouped-query: query head h reads kv head h / (heads / kvHeads); one block works on 16 x ATTN_*_WARPS
+// (query, head of the group) pairs of one kv head, so decode steps fill the tile with the group's heads.
 // ---------------------------------------------------------------------------------------------
+
+#define ATTN_DIRECT_WARPS 8  // warps (x 16 query rows) per block of attention_hd*
+#define ATTN_PAGED_WARPS 4   // warps (x 16 (query, head-of-group) rows) per block of attention_paged_hd*
 
 #define ATTN_ARGS const bf16* __restrict__ q, int ldq, const bf16* __restrict__ k, const bf16* __restrict__ v, int ldkv, \
     bf16* __restrict__ out, int ldo, int heads, int kvHeads, float scale, \
@@ -407,13 +408,13 @@ __device__ __forceinline__ u32 shared_address(const void* p) {
     return a;
 }
 
-__device__ __forceinline__ void ldsm_x4_trans(u32* r, const bf16* p) {
+__device__ __forceinline__ void ldsm_x4_trans(u32* r, u32 addr) {
     asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(shared_address(p)));
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(addr));
 }
 
-__device__ __forceinline__ void ldsm_x2_trans(u32* r, const bf16* p) {
-    asm volatile("ldmatrix.sync.aligned.m8n8.x2.trans.shared.b16 {%0,%1}, [%2];\n" : "=r"(r[0]), "=r"(r[1]) : "r"(shared_address(p)));
+__device__ __forceinline__ void ldsm_x2_trans(u32* r, u32 addr) {
+    asm volatile("ldmatrix.sync.aligned.m8n8.x2.trans.shared.b16 {%0,%1}, [%2];\n" : "=r"(r[0]), "=r"(r[1]) : "r"(addr));
 }
 
 template <bool PAGED>
@@ -426,140 +427,190 @@ __device__ __forceinline__ long kv_offset(int keyBase, int key, int g, int hd, i
     return (long)(keyBase + key) * ldkv + (long)g * hd;
 }
 
-// Flash attention on tensor cores (mma.sync m16n8k16 bf16, fp32 accumulators), 4 warps x 16 rows.
-// The next key tile's global loads are issued into registers before the current tile's math (one tile of
-// prefetch), V's fragments come through ldmatrix.trans, the softmax runs in base 2 (scale folded with log2 e).
+// ldmatrix without .trans: thread (gq, t4) gets elements 2 t4, 2 t4 + 1 of row gq of each 8x8 matrix, i.e. the
+// B fragment of mma m16n8k16 for q k^T straight from a row-major [key][dim] tile (B[dim][key] = K[key][dim]).
+// Addresses are 32-bit shared-window ones (shared_address) so constant offsets fold into the instruction.
+__device__ __forceinline__ void ldsm_x4(u32* r, u32 addr) {
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(addr));
+}
+
+// 16 bytes global -> shared without a register round trip (cp.async, L1 bypassed); srcBytes 0 writes 16 zero
+// bytes (keys past the segment's end). Completion: cp_async_commit closes a group, cp_async_wait_all waits
+// for this thread's groups (a __syncthreads then publishes them to the block).
+__device__ __forceinline__ void cp_async16(u32 dst, const bf16* src, int srcBytes) {
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" :: "r"(dst), "l"(src), "r"(srcBytes));
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+__device__ __forceinline__ void cp_async_wait_all() { asm volatile("cp.async.wait_group 0;\n" ::: "memory"); }
+
+// 2^x as one MUFU.EX2 (exp2f adds a denormal fix-up; results below 2^-126 only ever become bf16 P or join a sum
+// of terms >= 1, where they vanish anyway).
+__device__ __forceinline__ float fast_exp2(float x) {
+    float y;
+    asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
+    return y;
+}
+
+// pack_bf16 in one instruction (round to nearest even; NaN payloads not kept, so only for P, which is never NaN
+// for finite inputs).
+__device__ __forceinline__ u32 pack_bf16_rn(float lo, float hi) {
+    u32 d;
+    asm("cvt.rn.bf16x2.f32 %0, %1, %2;\n" : "=r"(d) : "f"(hi), "f"(lo));
+    return d;
+}
+
+// Flash attention on tensor cores (mma.sync m16n8k16 bf16, fp32 accumulators); each warp owns 16 (query, head)
+// rows: 8 warps (128 rows) per block for the direct kernels, so each key tile feeds twice the rows of the paged
+// ones' 4 warps (64 rows; decode steps fill one warp with the group's heads).
+// Keys stream in tiles of BN through two shared-memory stages: cp.async copies tile t + 1 while tile t is worked
+// on, one __syncthreads per tile. Q's A fragments come straight from global memory into registers once; K's B
+// fragments by ldmatrix, V's by ldmatrix.trans. Online softmax in base 2 on the raw scores: the running max m
+// is of q.k, p = exp2(s * scale log2 e - m * scale log2 e) (one FFMA + one EX2 per score); masking runs only on
+// tiles past the block's first row's last key (non-causal: the segment's last, partial tile); the output rescale
+// is skipped when no row of the warp raised its max (the factor would be exactly 1).
 template <int HD, bool PAGED>
 __device__ void attention_flash(ATTN_ARGS) {
+    constexpr int WARPS = PAGED ? ATTN_PAGED_WARPS : ATTN_DIRECT_WARPS;
+    constexpr int THREADS = WARPS * 32, BM = WARPS * 16;
+    constexpr int BN = HD <= 80 ? 64 : 32;    // keys per tile, a divisor of PAGE_TOKENS; 2 stages of K and V < 48 KB
     constexpr int HDP = (HD + 15) / 16 * 16;  // head dim padded for the k = 16 steps of q k^T
-    constexpr int LDS = HDP + 8;              // shared row stride (elements): conflict-free fragment loads
-    constexpr int KC = HDP / 16;
+    constexpr int LDS = HDP + 8;              // shared row stride (elements): conflict-free ldmatrix rows
+    constexpr int KC = HDP / 16;              // k steps of q k^T
+    constexpr int NT = BN / 8;                // n = 8 tiles of the scores
     constexpr int ON = HD / 8;                // n = 8 tiles of the output
-    constexpr int CH = HDP / 8;               // 16-byte chunks per row
-    constexpr int LOADS = ATTN_BN * CH / 128; // 16-byte chunks of K (and of V) per thread per tile (128 threads)
-    static_assert(ATTN_BN * CH % 128 == 0, "tile chunks must split evenly over 128 threads");
-    __shared__ alignas(16) bf16 sK[ATTN_BN * LDS];
-    __shared__ alignas(16) bf16 sV[ATTN_BN * LDS];
-    bf16* sQ = sK;  // the query tile passes through sK before the key loop
+    constexpr int CH = HD / 8;                // 16-byte chunks per key row
+    constexpr int COPIES = (BN * CH + THREADS - 1) / THREADS;
+    constexpr u32 TILE_BYTES = BN * LDS * 2;  // one stage = K tile, then V tile
+    __shared__ alignas(16) bf16 sKV[2 * 2 * BN * LDS];  // [stage][K, V][key][dim]
+    const u32 sBase = shared_address(sKV);
 
     const int s = blockIdx.z, g = blockIdx.y;
     const int group = heads / kvHeads;
     const int rows = segRows[s];
-    const int mBase = blockIdx.x * ATTN_BM;
+    const int mBase = blockIdx.x * BM;
     if (mBase >= rows * group) return;
     const int qRow0 = segQRow[s], keyCount = segKeyCount[s], causalBase = segCausalBase[s], keyBase = segKey[s];
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, gq = lane >> 2, t4 = lane & 3;
 
-    for (int idx = tid; idx < ATTN_BM * CH; idx += blockDim.x) {
-        const int m = idx / CH, ch = idx % CH;
-        const int mm = mBase + m, i = mm / group, hh = g * group + mm % group;
-        Vec16 val = {0u, 0u, 0u, 0u};
-        if (i < rows && ch * 8 < HD) val = *(const Vec16*)(q + (long)(qRow0 + i) * ldq + (long)hh * HD + ch * 8);
-        *(Vec16*)(sQ + m * LDS + ch * 8) = val;
-    }
-    __syncthreads();
-    const int wr = warp * 16;
-    u32 qa[KC][4];
+    const int iMax = min(rows - 1, (mBase + BM - 1) / group);
+    const int keyEnd = causalBase >= 0 ? min(keyCount, causalBase + iMax + 1) : keyCount;
+    // the last key every row of the block sees: tiles reaching past it need the mask
+    const int limAll = causalBase >= 0 ? min(causalBase + mBase / group, keyCount - 1) : keyCount - 1;
+
+    // tile of keys key0..key0+BN-1 into stage st; keys past the segment's end become zeros
+    auto copyTile = [&](int key0, int st) {
+        long base;
+        if (PAGED) {
+            const int page = pageTable[(long)keyBase * maxPages + key0 / PAGE_TOKENS];
+            base = (((long)page * kvHeads + g) * PAGE_TOKENS + key0 % PAGE_TOKENS) * HD;
+        } else {
+            base = (long)(keyBase + key0) * ldkv + (long)g * HD;
+        }
+        const long stride = PAGED ? HD : ldkv;
 #pragma unroll
-    for (int kc = 0; kc < KC; kc++) {
-        qa[kc][0] = *(const u32*)(sQ + (wr + gq) * LDS + kc * 16 + t4 * 2);
-        qa[kc][1] = *(const u32*)(sQ + (wr + gq + 8) * LDS + kc * 16 + t4 * 2);
-        qa[kc][2] = *(const u32*)(sQ + (wr + gq) * LDS + kc * 16 + t4 * 2 + 8);
-        qa[kc][3] = *(const u32*)(sQ + (wr + gq + 8) * LDS + kc * 16 + t4 * 2 + 8);
+        for (int u = 0; u < COPIES; u++) {
+            const int idx = tid + u * THREADS, j = idx / CH, ch = idx % CH;
+            if (BN * CH % THREADS == 0 || idx < BN * CH) {
+                const bool live = key0 + j < keyCount;
+                const long off = live ? base + j * stride + ch * 8 : 0;
+                const u32 dst = sBase + st * 2 * TILE_BYTES + (j * LDS + ch * 8) * 2;
+                cp_async16(dst, k + off, live ? 16 : 0);
+                cp_async16(dst + TILE_BYTES, v + off, live ? 16 : 0);
+            }
+        }
+        cp_async_commit();
+    };
+    if (keyEnd > 0) copyTile(0, 0);
+    // K's padding dims (HD..HDP-1) meet Q's zero padding in q k^T: zeros, written once (copies never touch them)
+    constexpr int PAD = (HDP - HD) / 8, PADS = PAD > 0 ? PAD : 1;  // 16-byte chunks of padding per row
+    for (int idx = tid; idx < 2 * BN * PAD; idx += THREADS) {
+        const int row = idx / PADS;  // over both stages' K tiles: stage row / BN, key row % BN
+        *(Vec16*)(sKV + (row / BN) * 2 * BN * LDS + (row % BN) * LDS + HD + (idx % PADS) * 8) = Vec16{0u, 0u, 0u, 0u};
     }
-    __syncthreads();
 
     // This thread's two rows (fragment rows gq and gq + 8 of its warp) and the last key each may see.
+    const int wr = warp * 16;
     const int mA = mBase + wr + gq, mB = mA + 8;
     const int iA = mA / group, iB = mB / group;
     const int limA = causalBase >= 0 ? min(causalBase + iA, keyCount - 1) : keyCount - 1;
     const int limB = causalBase >= 0 ? min(causalBase + iB, keyCount - 1) : keyCount - 1;
-    const int iMax = min(rows - 1, (mBase + ATTN_BM - 1) / group);
-    const int keyEnd = causalBase >= 0 ? min(keyCount, causalBase + iMax + 1) : keyCount;
+    const bool warpActive = mBase + wr < rows * group;
+
+    // Q's A fragments (rows gq / gq + 8, dims 2 t4.. and 2 t4 + 8.. of each k step), zero past the rows and HD
+    u32 qa[KC][4];
+    {
+        const bf16* qA = q + (long)(qRow0 + iA) * ldq + (long)(g * group + mA % group) * HD;
+        const bf16* qB = q + (long)(qRow0 + iB) * ldq + (long)(g * group + mB % group) * HD;
+#pragma unroll
+        for (int kc = 0; kc < KC; kc++) {
+            const int d = kc * 16 + t4 * 2;
+            qa[kc][0] = iA < rows && d < HD ? *(const u32*)(qA + d) : 0u;
+            qa[kc][1] = iB < rows && d < HD ? *(const u32*)(qB + d) : 0u;
+            qa[kc][2] = iA < rows && d + 8 < HD ? *(const u32*)(qA + d + 8) : 0u;
+            qa[kc][3] = iB < rows && d + 8 < HD ? *(const u32*)(qB + d + 8) : 0u;
+        }
+    }
 
     float o[ON][4];
 #pragma unroll
     for (int dn = 0; dn < ON; dn++) o[dn][0] = o[dn][1] = o[dn][2] = o[dn][3] = 0.f;
     float maxA = NEG_INF, maxB = NEG_INF, sumA = 0.f, sumB = 0.f;
     const float scale2 = scale * 1.4426950408889634f;  // exp(x s) = exp2(x s log2 e)
+    // ldmatrix lane addresses: K x4 = (keys +0, dims +0), (keys +0, dims +8), (keys +8, dims +0), (keys +8, dims +8);
+    // V x4.trans = (keys +0, dims +0), (keys +8, dims +0), (keys +0, dims +8), (keys +8, dims +8)
+    const u32 kLane = sBase + (((lane & 7) + (lane >> 4) * 8) * LDS + ((lane >> 3) & 1) * 8) * 2;
+    const u32 vLane = sBase + TILE_BYTES + (((lane & 7) + ((lane >> 3) & 1) * 8) * LDS + (lane >> 4) * 8) * 2;
 
-    Vec16 pk[LOADS], pv[LOADS];
-    auto fetch = [&](int key0) {
-#pragma unroll
-        for (int u = 0; u < LOADS; u++) {
-            const int idx = tid + u * 128, j = idx / CH, ch = idx % CH, key = key0 + j;
-            pk[u] = pv[u] = Vec16{0u, 0u, 0u, 0u};
-            if (key < keyCount && ch * 8 < HD) {
-                const long off = kv_offset<PAGED>(keyBase, key, g, HD, ldkv, kvHeads, pageTable, maxPages) + ch * 8;
-                pk[u] = *(const Vec16*)(k + off);
-                pv[u] = *(const Vec16*)(v + off);
-            }
-        }
-    };
-    if (keyEnd > 0) fetch(0);
-    const int ldsmRow = (lane & 7) + ((lane >> 3) & 1) * 8, ldsmCol = (lane >> 4) * 8;
-    const bool warpActive = mBase + wr < rows * group;
-
-    for (int key0 = 0; key0 < keyEnd; key0 += ATTN_BN) {
-#pragma unroll
-        for (int u = 0; u < LOADS; u++) {
-            const int idx = tid + u * 128, j = idx / CH, ch = idx % CH;
-            *(Vec16*)(sK + j * LDS + ch * 8) = pk[u];
-            *(Vec16*)(sV + j * LDS + ch * 8) = pv[u];
-        }
-        __syncthreads();
-        if (key0 + ATTN_BN < keyEnd) fetch(key0 + ATTN_BN);
+    int st = 0;
+    for (int key0 = 0; key0 < keyEnd; key0 += BN, st ^= 1) {
+        cp_async_wait_all();
+        __syncthreads();  // tile key0 visible to all; everyone is done with stage st ^ 1 (the previous tile)
+        if (key0 + BN < keyEnd) copyTile(key0 + BN, st ^ 1);
         // a warp whose 16 rows are all past the block's (query, head) pairs (decode: 1 row x the group's heads)
         // only helps load and synchronise
-        if (warpActive) {
-            float sc[8][4];
+        if (!warpActive) continue;
+        const u32 stage = st * 2 * TILE_BYTES;
+        float sc[NT][4];
 #pragma unroll
-            for (int nt = 0; nt < 8; nt++) {
-                sc[nt][0] = sc[nt][1] = sc[nt][2] = sc[nt][3] = 0.f;
+        for (int nt = 0; nt < NT; nt++) sc[nt][0] = sc[nt][1] = sc[nt][2] = sc[nt][3] = 0.f;
 #pragma unroll
-                for (int kc = 0; kc < KC; kc++) {
-                    const u32 b0 = *(const u32*)(sK + (nt * 8 + gq) * LDS + kc * 16 + t4 * 2);
-                    const u32 b1 = *(const u32*)(sK + (nt * 8 + gq) * LDS + kc * 16 + t4 * 2 + 8);
-                    mma_bf16_16816(sc[nt], qa[kc], b0, b1);
-                }
+        for (int np = 0; np < NT / 2; np++) {
+#pragma unroll
+            for (int kc = 0; kc < KC; kc++) {
+                u32 b[4];
+                ldsm_x4(b, kLane + stage + (np * 16 * LDS + kc * 16) * 2);
+                mma_bf16_16816(sc[2 * np], qa[kc], b[0], b[1]);
+                mma_bf16_16816(sc[2 * np + 1], qa[kc], b[2], b[3]);
             }
-            float tileA = NEG_INF, tileB = NEG_INF;
+        }
+        if (key0 + BN - 1 > limAll) {  // the same for the whole block
 #pragma unroll
-            for (int nt = 0; nt < 8; nt++) {
+            for (int nt = 0; nt < NT; nt++) {
 #pragma unroll
                 for (int e = 0; e < 2; e++) {
                     const int key = key0 + nt * 8 + t4 * 2 + e;
-                    const float a = key <= limA ? sc[nt][e] * scale2 : NEG_INF;
-                    const float b = key <= limB ? sc[nt][2 + e] * scale2 : NEG_INF;
-                    sc[nt][e] = a;
-                    sc[nt][2 + e] = b;
-                    tileA = fmaxf(tileA, a);
-                    tileB = fmaxf(tileB, b);
+                    if (key > limA) sc[nt][e] = NEG_INF;
+                    if (key > limB) sc[nt][2 + e] = NEG_INF;
                 }
             }
-            for (int off = 1; off < 4; off <<= 1) {
-                tileA = fmaxf(tileA, __shfl_xor_sync(0xffffffffu, tileA, off));
-                tileB = fmaxf(tileB, __shfl_xor_sync(0xffffffffu, tileB, off));
-            }
-            const float newA = fmaxf(maxA, tileA), newB = fmaxf(maxB, tileB);
-            const float corrA = newA == NEG_INF ? 1.f : exp2f(maxA - newA);
-            const float corrB = newB == NEG_INF ? 1.f : exp2f(maxB - newB);
-            const float baseA = newA == NEG_INF ? 0.f : newA;
-            const float baseB = newB == NEG_INF ? 0.f : newB;
-            maxA = newA;
-            maxB = newB;
-            float partA = 0.f, partB = 0.f;
+        }
+        float newA = maxA, newB = maxB;
 #pragma unroll
-            for (int nt = 0; nt < 8; nt++) {
-                sc[nt][0] = exp2f(sc[nt][0] - baseA);
-                sc[nt][1] = exp2f(sc[nt][1] - baseA);
-                sc[nt][2] = exp2f(sc[nt][2] - baseB);
-                sc[nt][3] = exp2f(sc[nt][3] - baseB);
-                partA += sc[nt][0] + sc[nt][1];
-                partB += sc[nt][2] + sc[nt][3];
-            }
-            sumA = sumA * corrA + partA;
-            sumB = sumB * corrB + partB;
+        for (int nt = 0; nt < NT; nt++) {
+            newA = fmaxf(newA, fmaxf(sc[nt][0], sc[nt][1]));
+            newB = fmaxf(newB, fmaxf(sc[nt][2], sc[nt][3]));
+        }
+        for (int off = 1; off < 4; off <<= 1) {
+            newA = fmaxf(newA, __shfl_xor_sync(0xffffffffu, newA, off));
+            newB = fmaxf(newB, __shfl_xor_sync(0xffffffffu, newB, off));
+        }
+        // a row with every key so far masked keeps max -inf: its exponent base is 0 so its p are exp2(-inf) = 0
+        const float baseA = newA == NEG_INF ? 0.f : newA * scale2;
+        const float baseB = newB == NEG_INF ? 0.f : newB * scale2;
+        const float corrA = newA == maxA ? 1.f : fast_exp2(maxA * scale2 - baseA);
+        const float corrB = newB == maxB ? 1.f : fast_exp2(maxB * scale2 - baseB);
+        if (__any_sync(0xffffffffu, newA != maxA || newB != maxB)) {
 #pragma unroll
             for (int dn = 0; dn < ON; dn++) {
                 o[dn][0] *= corrA;
@@ -567,29 +618,42 @@ __device__ void attention_flash(ATTN_ARGS) {
                 o[dn][2] *= corrB;
                 o[dn][3] *= corrB;
             }
+        }
+        maxA = newA;
+        maxB = newB;
+        float partA = 0.f, partB = 0.f;
 #pragma unroll
-            for (int kc = 0; kc < 4; kc++) {
-                u32 pa[4];
-                pa[0] = pack_bf16(sc[2 * kc][0], sc[2 * kc][1]);
-                pa[1] = pack_bf16(sc[2 * kc][2], sc[2 * kc][3]);
-                pa[2] = pack_bf16(sc[2 * kc + 1][0], sc[2 * kc + 1][1]);
-                pa[3] = pack_bf16(sc[2 * kc + 1][2], sc[2 * kc + 1][3]);
-                const bf16* vRow = sV + (kc * 16 + ldsmRow) * LDS;
+        for (int nt = 0; nt < NT; nt++) {
+            sc[nt][0] = fast_exp2(fmaf(sc[nt][0], scale2, -baseA));
+            sc[nt][1] = fast_exp2(fmaf(sc[nt][1], scale2, -baseA));
+            sc[nt][2] = fast_exp2(fmaf(sc[nt][2], scale2, -baseB));
+            sc[nt][3] = fast_exp2(fmaf(sc[nt][3], scale2, -baseB));
+            partA += sc[nt][0] + sc[nt][1];
+            partB += sc[nt][2] + sc[nt][3];
+        }
+        sumA = sumA * corrA + partA;
+        sumB = sumB * corrB + partB;
 #pragma unroll
-                for (int dn = 0; dn + 1 < ON; dn += 2) {
-                    u32 b[4];
-                    ldsm_x4_trans(b, vRow + dn * 8 + ldsmCol);
-                    mma_bf16_16816(o[dn], pa, b[0], b[1]);
-                    mma_bf16_16816(o[dn + 1], pa, b[2], b[3]);
-                }
-                if (ON & 1) {
-                    u32 b[2];
-                    ldsm_x2_trans(b, vRow + (ON - 1) * 8);
-                    mma_bf16_16816(o[ON - 1], pa, b[0], b[1]);
-                }
+        for (int kc = 0; kc < BN / 16; kc++) {
+            u32 pa[4];
+            pa[0] = pack_bf16_rn(sc[2 * kc][0], sc[2 * kc][1]);
+            pa[1] = pack_bf16_rn(sc[2 * kc][2], sc[2 * kc][3]);
+            pa[2] = pack_bf16_rn(sc[2 * kc + 1][0], sc[2 * kc + 1][1]);
+            pa[3] = pack_bf16_rn(sc[2 * kc + 1][2], sc[2 * kc + 1][3]);
+            const u32 vTile = vLane + stage + kc * 16 * LDS * 2;
+#pragma unroll
+            for (int dn = 0; dn + 1 < ON; dn += 2) {
+                u32 b[4];
+                ldsm_x4_trans(b, vTile + dn * 8 * 2);
+                mma_bf16_16816(o[dn], pa, b[0], b[1]);
+                mma_bf16_16816(o[dn + 1], pa, b[2], b[3]);
+            }
+            if (ON & 1) {
+                u32 b[2];
+                ldsm_x2_trans(b, vTile + (ON - 1) * 8 * 2);
+                mma_bf16_16816(o[ON - 1], pa, b[0], b[1]);
             }
         }
-        __syncthreads();
     }
     for (int off = 1; off < 4; off <<= 1) {
         sumA += __shfl_xor_sync(0xffffffffu, sumA, off);
@@ -644,17 +708,16 @@ __device__ void attention_simple(ATTN_ARGS, int hd) {
     for (int e = 0; e < 4; e++) { const int d = lane + 32 * e; if (d < hd) dst[d] = f2bf(ov[e] / sum); }
 }
 
-// BOUNDS: (threads[, blocks per multiprocessor]); hd 72 (SigLIP2 so400m) asks for 3 blocks, 168 registers instead
-// of 230 (2 blocks), at 8 bytes of spill; the others take what the compiler picks (hd 64: 168, no spill).
-#define FLASH_KERNELS(HD, BOUNDS) \
-    extern "C" __global__ void __launch_bounds__ BOUNDS attention_hd##HD(ATTN_ARGS) { attention_flash<HD, false>(ATTN_PASS); } \
-    extern "C" __global__ void __launch_bounds__ BOUNDS attention_paged_hd##HD(ATTN_ARGS) { attention_flash<HD, true>(ATTN_PASS); }
+// (threads, blocks per multiprocessor): the direct kernels ask for 2 blocks of 256 threads (<= 128 registers).
+#define FLASH_KERNELS(HD, DIRECT_BLOCKS, PAGED_BLOCKS) \
+    extern "C" __global__ void __launch_bounds__(ATTN_DIRECT_WARPS * 32, DIRECT_BLOCKS) attention_hd##HD(ATTN_ARGS) { attention_flash<HD, false>(ATTN_PASS); } \
+    extern "C" __global__ void __launch_bounds__(ATTN_PAGED_WARPS * 32, PAGED_BLOCKS) attention_paged_hd##HD(ATTN_ARGS) { attention_flash<HD, true>(ATTN_PASS); }
 
-FLASH_KERNELS(16, (128))
-FLASH_KERNELS(32, (128))
-FLASH_KERNELS(64, (128))
-FLASH_KERNELS(72, (128, 3))
-FLASH_KERNELS(128, (128))
+FLASH_KERNELS(16, 2, 3)
+FLASH_KERNELS(32, 2, 3)
+FLASH_KERNELS(64, 2, 3)
+FLASH_KERNELS(72, 2, 3)
+FLASH_KERNELS(128, 2, 3)
 
 extern "C" __global__ void attention_simple_direct(ATTN_ARGS, int hd) { attention_simple<false>(ATTN_PASS, hd); }
 extern "C" __global__ void attention_simple_paged(ATTN_ARGS, int hd) { attention_simple<true>(ATTN_PASS, hd); }

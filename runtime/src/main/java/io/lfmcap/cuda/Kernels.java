@@ -46,14 +46,20 @@ final class Kernels {
         ctx.launch(name, g.x(), g.y(), g.z(), g.block(), sharedBytes);
     }
 
+    /** Blocks of {@link #NORM_BLOCK} threads for the norm kernels (a warp per row) over {@code rows} rows. */
+    static Grid normRows(int rows) { return Grid.of((rows + NORM_BLOCK / 32 - 1) / (NORM_BLOCK / 32), NORM_BLOCK); }
+
+    private static final int NORM_BLOCK = 256;
+
     @Kernel("rms_norm")
-    static void rmsNorm(GpuContext ctx, Grid g, long x, int ldx, long rowIndex, long w, long out, int ldo, int n, float eps) {
-        launch(ctx, "rms_norm", g, x, ldx, rowIndex, w, out, ldo, n, eps);
+    static void rmsNorm(GpuContext ctx, Grid g, long x, int ldx, long rowIndex, long w, long out, int ldo, int n, float eps, int rows) {
+        launch(ctx, "rms_norm", g, x, ldx, rowIndex, w, out, ldo, n, eps, rows);
     }
 
     @Kernel("layer_norm")
-    static void layerNorm(GpuContext ctx, Grid g, long x, int ldx, long w, long b, long out, int outF32, int ldo, int n, float eps) {
-        launch(ctx, "layer_norm", g, x, ldx, w, b, out, outF32, ldo, n, eps);
+    static void layerNorm(GpuContext ctx, Grid g, long x, int ldx, long w, long b, long out, int outF32, int ldo, int n, float eps,
+                          int rows) {
+        launch(ctx, "layer_norm", g, x, ldx, w, b, out, outF32, ldo, n, eps, rows);
     }
 
     @Kernel("qk_norm_rope_store")
@@ -75,6 +81,7 @@ final class Kernels {
         launch(ctx, "short_conv_state", g, bcx, h, l, state, slotStride, segFirstRow, segRows, segSlot);
     }
 
+    /** gu bf16 {@code [rows, 2F]}; a grid of {@code rows * F / 8} threads covers it when F % 8 == 0. */
     @Kernel("silu_mul")
     static void siluMul(GpuContext ctx, Grid g, long gu, long rows, int f, long out) {
         launch(ctx, "silu_mul", g, gu, rows, f, out);

@@ -14,10 +14,11 @@ import java.util.List;
  *     attention:  qkv = a Wqkv^T fp32 -> qk_norm_rope_store: q bf16, K/V into the sequence's pages
  *                 o = paged causal GQA attention bf16;  x += o Wo^T
  *     conv:       bcx = a Win^T fp32 -> short_conv (state from the slot) bf16, short_conv_state;  x += y Wout^T
- *     f = RMSNorm_ffn(x);  gu = f W13^T fp32 -> silu_mul bf16;  x += m W2^T
+ *     f = RMSNorm_ffn(x);  gu = f W13^T bf16 (as HF's bf16 Linear) -> silu_mul bf16;  x += m W2^T
  *   logits fp32 [S, V] = RMSNorm_final(x[last row of each sequence]) E^T
  * </pre>
- * Residual stream, GEMM outputs feeding element-wise kernels, norms and softmax are fp32; GEMM inputs bf16.
+ * Residual stream, GEMM outputs feeding element-wise kernels (but the gate/up pair), norms and softmax are fp32;
+ * GEMM inputs bf16.
  * Workspaces are sized for {@code maxRows} rows and {@code maxSequences} sequences at construction.
  */
 final class TextDecoder implements AutoCloseable {
@@ -48,6 +49,8 @@ final class TextDecoder implements AutoCloseable {
                 boolean simpleAttention, boolean smallBatchKernels) {
         if (cfg.headDim() > 128 || cfg.headDim() % 8 != 0)
             throw new UnsupportedOperationException("text head dim " + cfg.headDim() + " is not supported by the CUDA kernels (multiples of 8 up to 128)");
+        if (cfg.hiddenSize() % 4 != 0)
+            throw new UnsupportedOperationException("text hidden size " + cfg.hiddenSize() + " is not supported by the CUDA kernels (multiples of 4)");
         if (cfg.numHeads() % cfg.numKvHeads() != 0)
             throw new IllegalArgumentException("num_attention_heads " + cfg.numHeads() + " is not a multiple of num_key_value_heads " + cfg.numKvHeads());
         this.ctx = ctx;
@@ -228,8 +231,8 @@ final class TextDecoder implements AutoCloseable {
             }
             ctx.gemm.linear(mixed, rows, lw.out(), x, true, true);
             rmsNorm(x, 0, lw.ffnNorm(), normed, rows);
-            ctx.gemm.linear(normed, rows, lw.gateUp(), big, true, false);
-            Kernels.siluMul(ctx, Kernels.Grid.stride((long) rows * ffn), big, rows, ffn, act);
+            ctx.gemm.linear(normed, rows, lw.gateUp(), big, false, false);
+            Kernels.siluMul(ctx, Kernels.Grid.stride((long) rows * ffn / 8), big, rows, ffn, act);
             ctx.gemm.linear(act, rows, lw.down(), x, true, true);
         }
         rmsNorm(x, p.lastRow(), w.finalNorm(), finalNormed, s);
@@ -294,7 +297,7 @@ final class TextDecoder implements AutoCloseable {
     }
 
     private void rmsNorm(long in, long rowIndex, long weight, long out, int rows) {
-        Kernels.rmsNorm(ctx, Kernels.Grid.of(rows, 256), in, hidden, rowIndex, weight, out, hidden, hidden, eps);
+        Kernels.rmsNorm(ctx, Kernels.normRows(rows), in, hidden, rowIndex, weight, out, hidden, hidden, eps, rows);
     }
 
     @Override

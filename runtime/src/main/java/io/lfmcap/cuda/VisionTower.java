@@ -212,7 +212,7 @@ final class VisionTower implements AutoCloseable {
     }
 
     private void layerNorm(long in, long weight, long bias, long out, boolean outF32, int rows, int n) {
-        Kernels.layerNorm(ctx, Kernels.Grid.of(rows, 256), in, n, weight, bias, out, outF32 ? 1 : 0, n, n, eps);
+        Kernels.layerNorm(ctx, Kernels.normRows(rows), in, n, weight, bias, out, outF32 ? 1 : 0, n, n, eps, rows);
     }
 
     /**

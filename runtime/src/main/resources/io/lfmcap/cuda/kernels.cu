@@ -41,39 +41,77 @@ __device__ float block_sum(float v, float* scratch) {
 // Norms
 // ---------------------------------------------------------------------------------------------
 
-// HF Lfm2RMSNorm: out = w * (x * rsqrt(mean(x^2) + eps)), fp32 statistics, bf16 out.
-// One block per output row; rowIndex (nullable) picks the input row (the last row of each sequence).
-extern "C" __global__ void rms_norm(const float* __restrict__ x, int ldx, const int* __restrict__ rowIndex,
-                                    const float* __restrict__ w, bf16* __restrict__ out, int ldo, int n, float eps) {
-    __shared__ float scratch[32];
-    const int r = blockIdx.x;
-    const float* xr = x + (long)(rowIndex ? rowIndex[r] : r) * ldx;
-    float ss = 0.f;
-    for (int i = threadIdx.x; i < n; i += blockDim.x) { float v = xr[i]; ss += v * v; }
-    ss = block_sum(ss, scratch);
-    const float inv = 1.0f / sqrtf(ss / (float)n + eps);
-    bf16* o = out + (long)r * ldo;
-    for (int i = threadIdx.x; i < n; i += blockDim.x) o[i] = f2bf(w[i] * (xr[i] * inv));
+// Sum over the warp; every lane gets the total.
+__device__ __forceinline__ float warp_total(float v) {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
 }
 
-// torch layer_norm (biased variance): (x * rstd + (-rstd * mean)) * w + b; fp32 in, bf16 or fp32 out
-// (may be in place when fp32). One block per row.
+// Norm kernels: one warp per row, rows [blockIdx.x * warps, + warps) of `rows` (grid ceil(rows / (block / 32))),
+// lanes over 4 consecutive values at a time (16-byte loads: n, ldx and ldo multiples of 4, rows 16-byte aligned);
+// the row stays in L1 between its passes.
+#define NORM_ROW() \
+    const int lane = threadIdx.x & 31; \
+    const long r = (long)blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5); \
+    if (r >= rows) return;
+
+struct alignas(16) F4 { float x, y, z, w; };
+struct alignas(8) U2 { u32 x, y; };
+
+__device__ __forceinline__ void store4(void* out, int outF32, long at, float a, float b, float c, float d) {
+    if (outF32) *(F4*)((float*)out + at) = F4{a, b, c, d};
+    else *(U2*)((bf16*)out + at) = U2{pack_bf16(a, b), pack_bf16(c, d)};
+}
+
+// HF Lfm2RMSNorm: out = w * (x * rsqrt(mean(x^2) + eps)), fp32 statistics, bf16 out.
+// rowIndex (nullable) picks the input row of output row r (the last row of each sequence).
+extern "C" __global__ void rms_norm(const float* __restrict__ x, int ldx, const int* __restrict__ rowIndex,
+                                    const float* __restrict__ w, bf16* __restrict__ out, int ldo, int n, float eps, int rows) {
+    NORM_ROW();
+    const float* xr = x + (long)(rowIndex ? rowIndex[r] : r) * ldx;
+    float ss = 0.f;
+#pragma unroll 4
+    for (int i = lane * 4; i < n; i += 128) {
+        const F4 v = *(const F4*)(xr + i);
+        ss += v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w;
+    }
+    const float inv = 1.0f / sqrtf(warp_total(ss) / (float)n + eps);
+    bf16* o = out + r * ldo;
+#pragma unroll 4
+    for (int i = lane * 4; i < n; i += 128) {
+        const F4 v = *(const F4*)(xr + i), g = *(const F4*)(w + i);
+        store4(o, 0, i, g.x * (v.x * inv), g.y * (v.y * inv), g.z * (v.z * inv), g.w * (v.w * inv));
+    }
+}
+
+// torch layer_norm (biased variance, two passes): (x * rstd + (-rstd * mean)) * w + b; fp32 in, bf16 or fp32
+// out (may be in place when fp32: each lane rewrites only what it read).
 extern "C" __global__ void layer_norm(const float* __restrict__ x, int ldx, const float* __restrict__ w,
-                                      const float* __restrict__ b, void* out, int outF32, int ldo, int n, float eps) {
-    __shared__ float scratch[32];
-    const float* xr = x + (long)blockIdx.x * ldx;
+                                      const float* __restrict__ b, void* out, int outF32, int ldo, int n, float eps, int rows) {
+    NORM_ROW();
+    const float* xr = x + r * ldx;
     float s = 0.f;
-    for (int i = threadIdx.x; i < n; i += blockDim.x) s += xr[i];
-    const float mean = block_sum(s, scratch) / (float)n;
+#pragma unroll 4
+    for (int i = lane * 4; i < n; i += 128) {
+        const F4 v = *(const F4*)(xr + i);
+        s += (v.x + v.y) + (v.z + v.w);
+    }
+    const float mean = warp_total(s) / (float)n;
     float q = 0.f;
-    for (int i = threadIdx.x; i < n; i += blockDim.x) { float d = xr[i] - mean; q += d * d; }
-    const float var = block_sum(q, scratch) / (float)n;
+#pragma unroll 4
+    for (int i = lane * 4; i < n; i += 128) {
+        const F4 v = *(const F4*)(xr + i);
+        const float a = v.x - mean, c = v.y - mean, d = v.z - mean, e = v.w - mean;
+        q += a * a + c * c + d * d + e * e;
+    }
+    const float var = warp_total(q) / (float)n;
     const float rstd = 1.0f / sqrtf(var + eps);
     const float shift = -rstd * mean;
-    for (int i = threadIdx.x; i < n; i += blockDim.x) {
-        float y = (xr[i] * rstd + shift) * w[i] + b[i];
-        if (outF32) ((float*)out)[(long)blockIdx.x * ldo + i] = y;
-        else ((bf16*)out)[(long)blockIdx.x * ldo + i] = f2bf(y);
+#pragma unroll 4
+    for (int i = lane * 4; i < n; i += 128) {
+        const F4 v = *(const F4*)(xr + i), g = *(const F4*)(w + i), h = *(const F4*)(b + i);
+        store4(out, outF32, r * ldo + i, (v.x * rstd + shift) * g.x + h.x, (v.y * rstd + shift) * g.y + h.y,
+               (v.z * rstd + shift) * g.z + h.z, (v.w * rstd + shift) * g.w + h.w);
     }
 }
 
@@ -177,14 +215,34 @@ extern "C" __global__ void short_conv_state(const float* __restrict__ bcx, int H
     }
 }
 
-// HF Lfm2MLP middle: out = silu(g) * u with gu [rows, 2F] = w1 x | w3 x; silu(g) = g / (1 + exp(-g)).
-extern "C" __global__ void silu_mul(const float* __restrict__ gu, long rows, int F, bf16* __restrict__ out) {
-    const long total = rows * F;
-    for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < total; i += (long)gridDim.x * blockDim.x) {
-        const long r = i / F;
-        const int c = (int)(i - r * F);
-        const float g = gu[r * 2 * F + c], u = gu[r * 2 * F + F + c];
-        out[i] = f2bf(g / (1.0f + expf(-g)) * u);
+// HF Lfm2MLP middle: out = silu(g) * u with gu [rows, 2F] = w1 x | w3 x in bf16 (the Linear outputs' dtype in HF's
+// bf16 model); silu(g) = g / (1 + exp(-g)) in fp32. 8 outputs per step (16-byte loads) when F % 8 == 0, else 1.
+extern "C" __global__ void silu_mul(const bf16* __restrict__ gu, long rows, int F, bf16* __restrict__ out) {
+    const int width = F % 8 == 0 ? 8 : 1;
+    const long total = rows * F / width, stride = (long)gridDim.x * blockDim.x;
+    for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < total; i += stride) {
+        const long r = i * width / F;
+        const int c = (int)(i * width - r * F);
+        const bf16* g = gu + r * 2 * F + c;
+        if (width == 8) {
+            float gf[8], uf[8];
+            const Vec16 gv = *(const Vec16*)g, uv = *(const Vec16*)(g + F);
+            const u32 gp[4] = {gv.x, gv.y, gv.z, gv.w}, up[4] = {uv.x, uv.y, uv.z, uv.w};
+            u32 o[4];
+#pragma unroll
+            for (int k = 0; k < 4; k++) {
+                gf[2 * k] = __uint_as_float(gp[k] << 16);
+                gf[2 * k + 1] = __uint_as_float(gp[k] & 0xffff0000u);
+                uf[2 * k] = __uint_as_float(up[k] << 16);
+                uf[2 * k + 1] = __uint_as_float(up[k] & 0xffff0000u);
+                o[k] = pack_bf16(gf[2 * k] / (1.0f + expf(-gf[2 * k])) * uf[2 * k],
+                                 gf[2 * k + 1] / (1.0f + expf(-gf[2 * k + 1])) * uf[2 * k + 1]);
+            }
+            *(Vec16*)(out + r * F + c) = Vec16{o[0], o[1], o[2], o[3]};
+        } else {
+            const float gf = bf2f(g[0]), uf = bf2f(g[F]);
+            out[r * F + c] = f2bf(gf / (1.0f + expf(-gf)) * uf);
+        }
     }
 }
 

@@ -90,7 +90,7 @@ class CudaKernelsTest {
                 for (int r = 0; r < rows; r++) pick[r] = rows - 1 - r;
                 float[] got = gpu.run(() -> {
                     long dx = gpu.f32(x), dw = gpu.f32(w), dPick = gpu.i32(pick), out = gpu.poisoned(2L * rows * n);
-                    Kernels.rmsNorm(gpu.ctx, Kernels.Grid.of(rows, 256), dx, n, dPick, dw, out, n, n, 1e-5f);
+                    Kernels.rmsNorm(gpu.ctx, Kernels.normRows(rows), dx, n, dPick, dw, out, n, n, 1e-5f, rows);
                     return gpu.readBf16(out, rows * n);
                 });
                 double[] ref = new double[rows * n];
@@ -109,15 +109,15 @@ class CudaKernelsTest {
     @Test
     void layerNormMatchesTheReferenceInBf16AndFp32() {
         for (int n : new int[] {32, 768, 4608}) {
-            int rows = 5;
+            int rows = 13;  // a block of 8 warps and a partial one
             float[] x = randn(rows * n, 2);
             for (int i = 0; i < x.length; i++) x[i] += 0.7f;
             float[] w = randn(n, 0.2), b = randn(n, 0.2);
             float[][] got = gpu.run(() -> {
                 long dx = gpu.f32(x), dw = gpu.f32(w), db = gpu.f32(b);
                 long outBf = gpu.poisoned(2L * rows * n), outF = gpu.poisoned(4L * rows * n);
-                Kernels.layerNorm(gpu.ctx, Kernels.Grid.of(rows, 256), dx, n, dw, db, outBf, 0, n, n, 1e-6f);
-                Kernels.layerNorm(gpu.ctx, Kernels.Grid.of(rows, 256), dx, n, dw, db, outF, 1, n, n, 1e-6f);
+                Kernels.layerNorm(gpu.ctx, Kernels.normRows(rows), dx, n, dw, db, outBf, 0, n, n, 1e-6f, rows);
+                Kernels.layerNorm(gpu.ctx, Kernels.normRows(rows), dx, n, dw, db, outF, 1, n, n, 1e-6f, rows);
                 return new float[][] {gpu.readBf16(outBf, rows * n), gpu.readF32(outF, rows * n)};
             });
             double[] ref = new double[rows * n];
@@ -238,7 +238,7 @@ class CudaKernelsTest {
         float[] x = randn(rows * f, 2);
         float[] bias = randn(f, 0.5);
         float[][] got = gpu.run(() -> {
-            long dGu = gpu.f32(gu), dX = gpu.f32(x), silu = gpu.poisoned(2L * rows * f), gelu = gpu.poisoned(2L * rows * f), conv = gpu.poisoned(2L * rows * f);
+            long dGu = gpu.bf16(gu), dX = gpu.f32(x), silu = gpu.poisoned(2L * rows * f), gelu = gpu.poisoned(2L * rows * f), conv = gpu.poisoned(2L * rows * f);
             Kernels.Grid few = Kernels.Grid.of(3, 256); // fewer threads than elements: the grid-stride loops
             Kernels.siluMul(gpu.ctx, few, dGu, rows, f, silu);
             Kernels.geluErf(gpu.ctx, few, dX, (long) rows * f, gelu);
@@ -254,7 +254,7 @@ class CudaKernelsTest {
         double[] refTanh = new double[rows * f], refBias = new double[rows * f];
         for (int r = 0; r < rows; r++) {
             for (int c = 0; c < f; c++) {
-                double g = gu[r * 2 * f + c], u = gu[r * 2 * f + f + c];
+                double g = bf(gu[r * 2 * f + c]), u = bf(gu[r * 2 * f + f + c]);  // gate/up arrive in bf16
                 refSilu[r * f + c] = g / (1 + Math.exp(-g)) * u;
                 double v = x[r * f + c];
                 refGelu[r * f + c] = v * 0.5 * (1 + erf(v / Math.sqrt(2)));
@@ -269,6 +269,24 @@ class CudaKernelsTest {
         assertBf16Close(refConv, got[2], 0, "f32_to_bf16 (exact)");
         assertF32Close(refTanh, got[3], 2e-6, "bias_act gelu_tanh fp32");
         assertBf16Close(refBias, got[4], 1e-6, "bias_act bf16");
+    }
+
+    @Test
+    void siluMulTakesEightOutputsAtATimeWhenTheWidthAllows() {
+        int rows = 5, f = 304;  // f % 8 == 0: the 16-byte path (the test above covers the one-by-one path)
+        float[] gu = randn(rows * 2 * f, 2);
+        float[] got = gpu.run(() -> {
+            long dGu = gpu.bf16(gu), silu = gpu.poisoned(2L * rows * f);
+            Kernels.siluMul(gpu.ctx, Kernels.Grid.of(2, 64), dGu, rows, f, silu);
+            return gpu.readBf16(silu, rows * f);
+        });
+        double[] ref = new double[rows * f];
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < f; c++) {
+                double g = bf(gu[r * 2 * f + c]), u = bf(gu[r * 2 * f + f + c]);
+                ref[r * f + c] = g / (1 + Math.exp(-g)) * u;
+            }
+        assertBf16Close(ref, got, 1e-5, "silu_mul, 8 at a time");
     }
 
     @Test

@@ -261,36 +261,55 @@ public final class CudaBackend implements ModelBackend {
             int[] tokens = new int[n];
             float[][] logits = new float[n][];
             long visionNanos = 0;
-            int first = 0;
-            while (first < n) {
-                int end = first, rows = 0;
-                while (end < n && (end == first || rows + prompts.get(end).ids().length <= decoder.maxRows())) rows += prompts.get(end++).ids().length;
-                visionNanos += prefillGroup(seqs.subList(first, end), prompts.subList(first, end), imageTokenId,
-                        picks.subList(first, end), tokens, logits, first);
-                first = end;
+            List<Integer> starts = new ArrayList<>();  // each prefill group's first prompt, then n
+            for (int first = 0; first < n; ) {
+                starts.add(first);
+                int rows = prompts.get(first++).ids().length;
+                while (first < n && rows + prompts.get(first).ids().length <= decoder.maxRows()) rows += prompts.get(first++).ids().length;
+            }
+            starts.add(n);
+            List<List<PatchGrid>> firstPass = null;
+            for (int g = 0; g + 1 < starts.size(); g++) {
+                int first = starts.get(g), end = starts.get(g + 1);
+                List<List<PatchGrid>> passes = visionChunks(views(prompts.subList(first, end)));
+                // the next group's first vision pass is staged on the host before this group's results are awaited
+                List<List<PatchGrid>> nextPasses = g + 2 < starts.size()
+                        ? visionChunks(views(prompts.subList(end, starts.get(g + 2)))) : List.of();
+                visionNanos += prefillGroup(seqs.subList(first, end), prompts.subList(first, end), passes, imageTokenId,
+                        picks.subList(first, end), tokens, logits, first,
+                        nextPasses.isEmpty() ? () -> {} : () -> vision.fillAhead(nextPasses.get(0)));
             }
             return new PassResult(tokens, logits, visionNanos);
         });
     }
 
-    /** One packed prefill pass; returns the nanoseconds spent in the vision tower. */
-    private long prefillGroup(List<CudaSequence> seqs, List<Prompt> prompts, int imageTokenId, List<Pick> picks,
-                              int[] tokens, float[][] logits, int offset) {
-        long start = System.nanoTime();
+    private static List<PatchGrid> views(List<Prompt> prompts) {
         List<PatchGrid> views = new ArrayList<>();
         for (Prompt p : prompts) views.addAll(p.views());
+        return views;
+    }
+
+    /**
+     * One packed prefill pass over its vision passes ({@code visionPasses}: the group's views in order);
+     * {@code beforeWait} runs once everything is launched, before the host waits for the results. Returns the
+     * nanoseconds spent enqueueing the vision tower.
+     */
+    private long prefillGroup(List<CudaSequence> seqs, List<Prompt> prompts, List<List<PatchGrid>> visionPasses, int imageTokenId,
+                              List<Pick> picks, int[] tokens, float[][] logits, int offset, Runnable beforeWait) {
+        long start = System.nanoTime();
         int featureRow = 0;
         // no sync between vision passes and the decoder pass: the pass arrays only grow until the group's end
-        // (PassUpload staging is not reused while copies may be pending), and the next vision pass's patches are
-        // staged on the host while the previous pass computes (VisionTower.stageLevels)
+        // (PassUpload staging is not reused while copies may be pending); the next vision pass's patches are
+        // staged on the host while the previous pass computes (VisionTower.stageLevels), and the next group's
+        // first pass before this group's results are awaited (beforeWait: VisionTower.fillAhead)
         up.reset();
-        for (List<PatchGrid> chunk : visionChunks(views)) {
+        for (List<PatchGrid> chunk : visionPasses) {
             clock.start(PhaseClock.Phase.VISION);
             vision.encode(chunk, up, decoder.imageFeatures() + 4L * featureRow * hiddenSize());
             clock.stop();
             for (PatchGrid v : chunk) featureRow += vision.tokens(v);
         }
-        long visionNanos = views.isEmpty() ? 0 : System.nanoTime() - start; // host time to enqueue (device time: PhaseClock)
+        long visionNanos = visionPasses.isEmpty() ? 0 : System.nanoTime() - start; // host time to enqueue (device time: PhaseClock)
         int rows = 0;
         for (Prompt p : prompts) rows += p.ids().length;
         int[] gather = new int[rows];
@@ -309,6 +328,7 @@ public final class CudaBackend implements ModelBackend {
         clock.stop();
         int[] groupTokens = new int[seqs.size()];
         float[][] groupLogits = new float[seqs.size()][];
+        beforeWait.run();
         choose(picks, groupTokens, groupLogits);
         clock.settle();
         System.arraycopy(groupTokens, 0, tokens, offset, groupTokens.length);

@@ -1,14 +1,9 @@
 package io.lfmcap.cuda;
 
-import static org.bytedeco.cuda.global.cudart.*;
-
 import io.lfmcap.image.PatchGrid;
 import io.lfmcap.model.ModelConfig;
-import java.nio.ByteBuffer;
-import java.nio.FloatBuffer;
 import java.util.Arrays;
 import java.util.List;
-import org.bytedeco.cuda.cudart.CUevent_st;
 
 /**
  * The SigLIP2 NaFlex encoder and the projector on packed batches of views (images, tiles, thumbnails of any
@@ -48,8 +43,7 @@ final class VisionTower implements AutoCloseable {
     private final float eps;
     private final float scale;
     private final DeviceMemory memory;
-    private final PinnedBuffer hostStaging;
-    private final CUevent_st stagingCopied = new CUevent_st();
+    private final PatchStaging hostStaging;
     private final long staging, patches, x, h, qkv, attn, mlp, unshuffled, projHidden, projAct;
 
     VisionTower(GpuContext ctx, ModelConfig cfg, DeviceWeights.Vision w, int maxPatches, boolean simpleAttention) {
@@ -85,15 +79,12 @@ final class VisionTower implements AutoCloseable {
         unshuffled = memory.take(2L * tokens * cfg.projectorInputSize());
         projHidden = memory.take(4L * tokens * projectorHidden);
         projAct = memory.take(2L * tokens * projectorHidden);
-        PinnedBuffer host;
         try {
-            host = new PinnedBuffer("vision patch staging", stagingBytes(patchDim, maxPatches));
-            Cuda.check(cudaEventCreateWithFlags(stagingCopied, cudaEventDisableTiming), "cudaEventCreateWithFlags");
+            this.hostStaging = new PatchStaging(ctx, stagingBytes(patchDim, maxPatches));
         } catch (RuntimeException e) {
             memory.close();
             throw e;
         }
-        this.hostStaging = host;
     }
 
     /** The patch staging, on the device and pinned on the host: one pass of uint8 levels (at least one fp32 value). */
@@ -229,53 +220,33 @@ final class VisionTower implements AutoCloseable {
     }
 
     /**
+     * Writes the uint8 levels of a coming pass's {@code views} into pinned memory now (the pass must then be encoded
+     * with this same list), so that this host work overlaps the device's current work; views that will not take the
+     * level path are left for {@link #encode}.
+     */
+    void fillAhead(List<PatchGrid> views) {
+        int total = 0;
+        for (PatchGrid v : views) total += v.numPatches();
+        if (!views.isEmpty() && total <= maxPatches && sharedLevelTable(views) != null) hostStaging.fillAhead(views);
+    }
+
+    /**
      * Host levels -> u8 staging on the device -> bf16 patches: one asynchronous copy of the whole pass (1 byte a
-     * value) from a pinned buffer that holds one pass, expanded through the level table by patch_levels_to_bf16.
-     * Before refilling that buffer the host waits only for the previous pass's copy (an event), not for its
-     * kernels, so the next pass is staged while the previous one computes.
+     * value) from pinned memory (PatchStaging: filled now or ahead), expanded through the level table by
+     * patch_levels_to_bf16.
      */
     private void stageLevels(List<PatchGrid> views, long dLevelTable) {
-        awaitStagingCopy();
-        ByteBuffer pinned = hostStaging.buffer();
-        int fill = 0;
-        for (PatchGrid view : views) {
-            byte[] src = view.levels();
-            pinned.put(fill, src, 0, src.length);
-            fill += src.length;
-        }
-        copyStaging(fill);
+        long fill = hostStaging.copyLevels(views, staging);
         Kernels.patchLevelsToBf16(ctx, Kernels.Grid.stride((fill + 7) / 8), staging, dLevelTable, patches, fill);
     }
 
     /**
-     * Float-form views (fixtures, tests) or a pass mixing forms or tables: fp32 values through the same staging,
-     * at most a quarter of a full pass's values at a time, each piece converted by f32_to_bf16 into its place in
-     * {@code patches}; the host waits for each piece's copy before refilling the pinned buffer.
+     * Float-form views (fixtures, tests) or a pass mixing forms or tables: fp32 values through the same staging in
+     * pieces, each converted by f32_to_bf16 into its place in {@code patches}.
      */
     private void stageFloats(List<PatchGrid> views) {
-        FloatBuffer pinned = hostStaging.buffer().asFloatBuffer();
-        int piece = pinned.capacity();
-        long done = 0;
-        for (PatchGrid view : views) {
-            float[] src = view.patches();
-            for (int at = 0; at < src.length; at += piece) {
-                int n = Math.min(piece, src.length - at);
-                awaitStagingCopy();
-                pinned.put(0, src, at, n);
-                copyStaging(4L * n);
-                Kernels.f32ToBf16(ctx, Kernels.Grid.stride(n), staging, patches + 2L * done, n);
-                done += n;
-            }
-        }
-    }
-
-    private void awaitStagingCopy() {
-        Cuda.check(cudaEventSynchronize(stagingCopied), "waiting for the previous vision patch copy");
-    }
-
-    private void copyStaging(long bytes) {
-        ctx.toDevice(staging, hostStaging.address(), bytes);
-        Cuda.check(cudaEventRecord(stagingCopied, ctx.stream), "cudaEventRecord(patch copy)");
+        hostStaging.copyFloats(views, staging,
+                (offset, count) -> Kernels.f32ToBf16(ctx, Kernels.Grid.stride(count), staging, patches + 2L * offset, count));
     }
 
     @Override
@@ -283,7 +254,6 @@ final class VisionTower implements AutoCloseable {
         try {
             memory.close();
         } finally {
-            cudaEventDestroy(stagingCopied);
             hostStaging.close();
         }
     }

@@ -2,6 +2,8 @@ package io.lfmcap.cuda;
 
 import static org.bytedeco.cuda.global.cudart.*;
 
+import org.bytedeco.cuda.cudart.CUlaunchAttribute;
+import org.bytedeco.cuda.cudart.CUlaunchConfig;
 import org.bytedeco.cuda.cudart.CUstream_st;
 import org.bytedeco.cuda.cudart.cudaDeviceProp;
 import org.bytedeco.javacpp.PointerPointer;
@@ -22,6 +24,8 @@ final class GpuContext implements AutoCloseable {
     /** Set once in {@link #open}, right after the context exists (Gemm launches through it). */
     Gemm gemm;
     private final KernelArgs args = new KernelArgs();
+    private final CUlaunchConfig dependentLaunch = new CUlaunchConfig();
+    private final CUlaunchAttribute serialization = new CUlaunchAttribute();
     private boolean closed;
 
     private GpuContext(int device, String name, int ccMajor, int ccMinor, CUstream_st stream, KernelModule kernels) {
@@ -31,6 +35,8 @@ final class GpuContext implements AutoCloseable {
         this.ccMinor = ccMinor;
         this.stream = stream;
         this.kernels = kernels;
+        serialization.id(CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION);
+        serialization.value().programmaticStreamSerializationAllowed(1);
     }
 
     /** Makes {@code device} current on this thread and sets up a stream, kernels and BLAS handles on it. */
@@ -73,6 +79,25 @@ final class GpuContext implements AutoCloseable {
         if (gridX > Integer.MAX_VALUE) throw new IllegalArgumentException(kernel + ": grid of " + gridX + " blocks");
         Cuda.checkDriver(cuLaunchKernel(kernels.function(kernel), (int) gridX, gridY, gridZ, block, 1, 1, sharedBytes,
                 stream, args.params(), (PointerPointer<?>) null), "cuLaunchKernel(" + kernel + ")");
+    }
+
+    /**
+     * {@link #launch} as a programmatic dependent of the kernel before it on the stream (sm_90+: programmatic
+     * stream serialization; elsewhere a plain launch): it may start while that kernel finishes, so it must wait
+     * (griddepcontrol.wait, decode.cu pdl_wait) before touching anything the kernel before it writes. Works inside
+     * stream capture (the graph gets a programmatic edge).
+     */
+    void launchDependent(String kernel, long gridX, int gridY, int gridZ, int block, int sharedBytes) {
+        if (ccMajor < 9) {
+            launch(kernel, gridX, gridY, gridZ, block, sharedBytes);
+            return;
+        }
+        if (gridX <= 0 || gridY <= 0 || gridZ <= 0) return;
+        if (gridX > Integer.MAX_VALUE) throw new IllegalArgumentException(kernel + ": grid of " + gridX + " blocks");
+        dependentLaunch.gridDimX((int) gridX).gridDimY(gridY).gridDimZ(gridZ).blockDimX(block).blockDimY(1).blockDimZ(1)
+                .sharedMemBytes(sharedBytes).hStream(stream).attrs(serialization).numAttrs(1);
+        Cuda.checkDriver(cuLaunchKernelEx(dependentLaunch, kernels.function(kernel), args.params(), (PointerPointer<?>) null),
+                "cuLaunchKernelEx(" + kernel + ", programmatic)");
     }
 
     /** Blocks until the stream's work is done; {@code after} names that work in errors. */

@@ -31,11 +31,20 @@ final class Kernels {
     private Kernels() {}
 
     private static void launch(GpuContext ctx, String name, Grid g, Object... args) {
-        launchWithShared(ctx, name, g, 0, args);
+        fill(ctx, name, args);
+        ctx.launch(name, g.x(), g.y(), g.z(), g.block(), 0);
     }
 
-    /** A launch with {@code sharedBytes} of dynamic shared memory (at most 48 KiB: no opt-in attribute is set). */
-    private static void launchWithShared(GpuContext ctx, String name, Grid g, int sharedBytes, Object... args) {
+    /**
+     * decode.cu's kernels: programmatic dependents of the kernel before them (GpuContext.launchDependent), with
+     * {@code sharedBytes} of dynamic shared memory (at most 48 KiB: no opt-in attribute is set).
+     */
+    private static void launchDependent(GpuContext ctx, String name, Grid g, int sharedBytes, Object... args) {
+        fill(ctx, name, args);
+        ctx.launchDependent(name, g.x(), g.y(), g.z(), g.block(), sharedBytes);
+    }
+
+    private static void fill(GpuContext ctx, String name, Object... args) {
         KernelArgs a = ctx.args();
         for (Object v : args) {
             if (v instanceof Long l) a.i64(l);
@@ -43,7 +52,6 @@ final class Kernels {
             else if (v instanceof Float f) a.f32(f);
             else throw new IllegalArgumentException(name + ": unsupported argument " + v);
         }
-        ctx.launch(name, g.x(), g.y(), g.z(), g.block(), sharedBytes);
     }
 
     /** Blocks of {@link #NORM_BLOCK} threads for the norm kernels (a warp per row) over {@code rows} rows. */
@@ -144,20 +152,20 @@ final class Kernels {
             "gemv_rms_silu_r8", "gemv_add_r1", "gemv_add_r2", "gemv_add_r4", "gemv_add_r8"})
     static void gemv(GpuContext ctx, String name, Grid g, int sharedBytes, long in, int rows, long normW, float eps, long w, int nOut,
                      int k, long out, int ldo) {
-        launchWithShared(ctx, name, g, sharedBytes, in, rows, normW, eps, w, nOut, k, out, ldo);
+        launchDependent(ctx, name, g, sharedBytes, in, rows, normW, eps, w, nOut, k, out, ldo);
     }
 
     @Kernel("short_conv_step")
     static void shortConvStep(GpuContext ctx, Grid g, long bcx, int h, long taps, int l, long state, long slotStride, long segSlot,
                               long y) {
-        launch(ctx, "short_conv_step", g, bcx, h, taps, l, state, slotStride, segSlot, y);
+        launchDependent(ctx, "short_conv_step", g, 0, bcx, h, taps, l, state, slotStride, segSlot, y);
     }
 
     @Kernel("attention_decode")
     static void attentionDecode(GpuContext ctx, Grid g, long q, int ldq, long kPool, long vPool, long out, int ldo, int heads,
                                 int kvHeads, int hd, float scale, long segSlot, long segKeyCount, long pageTable, int maxPages) {
-        launch(ctx, "attention_decode", g, q, ldq, kPool, vPool, out, ldo, heads, kvHeads, hd, scale, segSlot, segKeyCount,
-                pageTable, maxPages);
+        launchDependent(ctx, "attention_decode", g, 0, q, ldq, kPool, vPool, out, ldo, heads, kvHeads, hd, scale, segSlot,
+                segKeyCount, pageTable, maxPages);
     }
 
     @Kernel({"attention_simple_direct", "attention_simple_paged"})

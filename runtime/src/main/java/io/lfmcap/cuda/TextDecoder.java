@@ -87,6 +87,8 @@ final class TextDecoder implements AutoCloseable {
     /** Blocks of one RMS-fused GEMV launch at most, times its rows per block: each block normalises its input rows once. */
     private static final int GEMV_STAGED_ROWS = 4096;
     private static final int GEMV_OUTPUTS_PER_BLOCK = 4;  // decode.cu: GEMV_COLS (SiLU kernels: half of them)
+    /** Threads of an attention_decode block: decode.cu's DEC_WARPS x 32 (its __launch_bounds__). */
+    private static final int DECODE_ATTENTION_THREADS = 512;
 
     /**
      * What decode.cu's small-batch kernels assume: 16-byte rows (widths multiples of 8), the normalised input of
@@ -256,8 +258,9 @@ final class TextDecoder implements AutoCloseable {
                 Kernels.qkNormRopeStore(ctx, new Kernels.Grid(rows, heads + 2 * kvHeads, 1, 64), big, heads, kvHeads, headDim,
                         lw.qNorm(), lw.kNorm(), eps, p.rowPos(), p.rowSlot(), kv.pageTable(), kv.maxPagesPerSequence(), w.invFreq(),
                         q, kv.keys(layer), kv.values(layer));
-                Kernels.attentionDecode(ctx, new Kernels.Grid(kvHeads, s, 1, 128), q, qWidth, kv.keys(layer), kv.values(layer), mixed,
-                        qWidth, heads, kvHeads, headDim, scale, p.segSlot(), p.segKeys(), kv.pageTable(), kv.maxPagesPerSequence());
+                Kernels.attentionDecode(ctx, new Kernels.Grid(kvHeads, s, 1, DECODE_ATTENTION_THREADS), q, qWidth, kv.keys(layer),
+                        kv.values(layer), mixed, qWidth, heads, kvHeads, headDim, scale, p.segSlot(), p.segKeys(), kv.pageTable(),
+                        kv.maxPagesPerSequence());
             } else {
                 Kernels.shortConvStep(ctx, new Kernels.Grid(convBlocks, s, 1, 256), big, hidden, lw.convTaps(), cfg.convKernel(),
                         kv.convState(layer), kv.convSlotStride(), p.segSlot(), mixed);

@@ -9,9 +9,17 @@
 // with the general path's rounding points: the normalised input is rounded to bf16 exactly as rms_norm
 // rounds it, products accumulate in fp32, silu_mul's formula. Compiled after kernels.cu as one NVRTC
 // program (io.lfmcap.cuda.KernelModule): bf16, Vec16, f2bf, bf2f and PAGE_TOKENS come from there.
+//
+// Programmatic dependent launch: every kernel here requests its weights (which no kernel of the step writes)
+// before griddepcontrol.wait and touches activations, caches and outputs only after it, then lets the next
+// kernel start (griddepcontrol.launch_dependents). Launched plainly both instructions do nothing; launched with
+// programmatic stream serialization the next kernel's launch and first weight loads overlap this one's tail.
 
+#define DECODE_PDL 1  // the kernels of this file may be launched as programmatic dependents
 #define GEMV_WARPS 4  // warps per block
 #define GEMV_COLS 4   // weight rows per block (SiLU kernels: 2 gate rows and their 2 up rows)
+#define GEMV_PF 1     // rounds of weight chunks in flight per thread, ahead of the one in use (RMS kernels)
+#define GEMV_ADD_PF 1 // the same for gemv_add (decode_bench, H100 and H200: deeper prefetch cost registers and time)
 
 #define GEMV_ARGS const void* __restrict__ in, int rows, const float* __restrict__ normW, float eps, \
     const bf16* __restrict__ w, int nOut, int k, void* __restrict__ out, int ldo
@@ -22,27 +30,28 @@ enum GemvOutput { GEMV_OUT_STORE, GEMV_OUT_ADD, GEMV_OUT_SILU };
 
 struct alignas(16) Floats4 { float x, y, z, w; };
 struct alignas(8) Floats2 { float x, y; };
+struct alignas(8) U32x2 { u32 x, y; };
+
+// Waits until the kernel before this one (a programmatic launch's primary) has finished and its writes are
+// visible; a no-op for a plain launch.
+__device__ __forceinline__ void pdl_wait() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.wait;\n" ::: "memory");
+#endif
+}
+
+// Lets the next kernel (launched as a programmatic dependent) start once every block of this one got here.
+__device__ __forceinline__ void pdl_launch_dependents() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
+#endif
+}
 
 // A 16-byte load through the read-only (non-coherent) path: weights, read once per launch.
 __device__ __forceinline__ Vec16 load_nc16(const void* p) {
     Vec16 v;
     asm("ld.global.nc.v4.u32 {%0,%1,%2,%3}, [%4];" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(p));
     return v;
-}
-
-__device__ __forceinline__ u32 shared_u32(const void* p) {
-    u32 a;
-    asm("{ .reg .u64 t; cvta.to.shared.u64 t, %1; cvt.u32.u64 %0, t; }" : "=r"(a) : "l"(p));
-    return a;
-}
-
-// 16 bytes global -> shared without passing through registers (sm_80+), completed by copies_wait_all.
-__device__ __forceinline__ void copy_async16(void* sharedDst, const void* src) {
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" :: "r"(shared_u32(sharedDst)), "l"(src));
-}
-
-__device__ __forceinline__ void copies_wait_all() {
-    asm volatile("cp.async.commit_group;\ncp.async.wait_group 0;\n" ::: "memory");
 }
 
 __device__ __forceinline__ float warp_sum(float v) {
@@ -71,8 +80,9 @@ __device__ __forceinline__ void unpack8(const Vec16& v, float* f) {
 // loads of weights and inputs), so that even a projection with few outputs and a long k (the MLP's down
 // projection) keeps enough loads in flight; partial sums meet by shuffles, then across warps in shared memory.
 // Blocks loop over column groups (grid.x may be smaller than the group count: that bounds the RMSNorm staging).
-// Weight chunks are fetched one round ahead, the first before the staging.
-template <int R, GemvInput IN, GemvOutput OUT>
+// Each thread keeps PF rounds of weight chunks in flight; the first PF are requested before the input staging
+// (and before waiting for the previous kernel), so that their memory latency overlaps both.
+template <int R, GemvInput IN, GemvOutput OUT, int PF>
 __device__ __forceinline__ void gemv(GEMV_ARGS) {
     extern __shared__ __align__(16) unsigned char gemvStage[];
     __shared__ float invRms[R];
@@ -91,16 +101,20 @@ __device__ __forceinline__ void gemv(GEMV_ARGS) {
             wRow[j] = w + (long)(OUT == GEMV_OUT_SILU && j >= OUTS ? nOut + c : c) * k;
         }
     };
-    Vec16 wNext[GEMV_COLS];
-    auto fetch = [&](int kk) {
+    Vec16 wBuf[PF][GEMV_COLS];  // round p of the ring: chunks kk = kStart + (i PF + p) STEP
+    auto fetchFirst = [&]() {
 #pragma unroll
-        for (int j = 0; j < GEMV_COLS; j++) wNext[j] = load_nc16(wRow[j] + kk);
+        for (int p = 0; p < PF; p++)
+            if (kStart + p * STEP < k)
+#pragma unroll
+                for (int j = 0; j < GEMV_COLS; j++) wBuf[p][j] = load_nc16(wRow[j] + kStart + p * STEP);
     };
-    // the first weight chunk is requested before the input staging, so that its memory latency overlaps it
     if (blockIdx.x < groups) {
         pointRows(blockIdx.x);
-        if (kStart < k) fetch(kStart);
+        fetchFirst();
     }
+    pdl_wait();
+    pdl_launch_dependents();
     const bf16* src;
     if constexpr (IN == GEMV_IN_RMS) {
         const float* x = (const float*)in;
@@ -108,6 +122,7 @@ __device__ __forceinline__ void gemv(GEMV_ARGS) {
             float ss = 0.f;
             if (r0 + r < rows) {
                 const float* xr = x + (long)(r0 + r) * k;
+#pragma unroll 4
                 for (int i = lane * 4; i < k; i += 128) {
                     const Floats4 v = *(const Floats4*)(xr + i);
                     ss += v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w;
@@ -135,30 +150,37 @@ __device__ __forceinline__ void gemv(GEMV_ARGS) {
         const int c0 = group * OUTS;
         if (group != blockIdx.x) {
             pointRows(group);
-            if (kStart < k) fetch(kStart);
+            fetchFirst();
         }
         float acc[GEMV_COLS][R];
 #pragma unroll
         for (int j = 0; j < GEMV_COLS; j++)
 #pragma unroll
             for (int r = 0; r < R; r++) acc[j][r] = 0.f;
-        for (int kk = kStart; kk < k; kk += STEP) {
-            Vec16 wv[GEMV_COLS];
+        for (int kk0 = kStart; kk0 < k; kk0 += PF * STEP) {
 #pragma unroll
-            for (int j = 0; j < GEMV_COLS; j++) wv[j] = wNext[j];
-            if (kk + STEP < k) fetch(kk + STEP);  // one chunk ahead
+            for (int p = 0; p < PF; p++) {
+                const int kk = kk0 + p * STEP;
+                if (kk >= k) break;
+                Vec16 wv[GEMV_COLS];
 #pragma unroll
-            for (int r = 0; r < R; r++) {
-                Vec16 xv = {0u, 0u, 0u, 0u};
-                if (IN == GEMV_IN_RMS || r0 + r < rows) xv = *(const Vec16*)(src + (long)r * k + kk);
-                float xf[8];
-                unpack8(xv, xf);
+                for (int j = 0; j < GEMV_COLS; j++) wv[j] = wBuf[p][j];
+                if (kk + PF * STEP < k)  // PF rounds ahead
 #pragma unroll
-                for (int j = 0; j < GEMV_COLS; j++) {
-                    float wf[8];
-                    unpack8(wv[j], wf);
+                    for (int j = 0; j < GEMV_COLS; j++) wBuf[p][j] = load_nc16(wRow[j] + kk + PF * STEP);
 #pragma unroll
-                    for (int e = 0; e < 8; e++) acc[j][r] = fmaf(wf[e], xf[e], acc[j][r]);
+                for (int r = 0; r < R; r++) {
+                    Vec16 xv = {0u, 0u, 0u, 0u};
+                    if (IN == GEMV_IN_RMS || r0 + r < rows) xv = *(const Vec16*)(src + (long)r * k + kk);
+                    float xf[8];
+                    unpack8(xv, xf);
+#pragma unroll
+                    for (int j = 0; j < GEMV_COLS; j++) {
+                        float wf[8];
+                        unpack8(wv[j], wf);
+#pragma unroll
+                        for (int e = 0; e < 8; e++) acc[j][r] = fmaf(wf[e], xf[e], acc[j][r]);
+                    }
                 }
             }
         }
@@ -193,18 +215,18 @@ __device__ __forceinline__ void gemv(GEMV_ARGS) {
 }
 
 // grid (column groups or fewer, ceil(rows / N)), block 128; dynamic shared memory N * k * 2 bytes (RMS kernels).
-extern "C" __global__ void __launch_bounds__(128) gemv_rms_r1(GEMV_ARGS) { gemv<1, GEMV_IN_RMS, GEMV_OUT_STORE>(GEMV_PASS); }
-extern "C" __global__ void __launch_bounds__(128) gemv_rms_r2(GEMV_ARGS) { gemv<2, GEMV_IN_RMS, GEMV_OUT_STORE>(GEMV_PASS); }
-extern "C" __global__ void __launch_bounds__(128) gemv_rms_r4(GEMV_ARGS) { gemv<4, GEMV_IN_RMS, GEMV_OUT_STORE>(GEMV_PASS); }
-extern "C" __global__ void __launch_bounds__(128) gemv_rms_r8(GEMV_ARGS) { gemv<8, GEMV_IN_RMS, GEMV_OUT_STORE>(GEMV_PASS); }
-extern "C" __global__ void __launch_bounds__(128) gemv_rms_silu_r1(GEMV_ARGS) { gemv<1, GEMV_IN_RMS, GEMV_OUT_SILU>(GEMV_PASS); }
-extern "C" __global__ void __launch_bounds__(128) gemv_rms_silu_r2(GEMV_ARGS) { gemv<2, GEMV_IN_RMS, GEMV_OUT_SILU>(GEMV_PASS); }
-extern "C" __global__ void __launch_bounds__(128) gemv_rms_silu_r4(GEMV_ARGS) { gemv<4, GEMV_IN_RMS, GEMV_OUT_SILU>(GEMV_PASS); }
-extern "C" __global__ void __launch_bounds__(128) gemv_rms_silu_r8(GEMV_ARGS) { gemv<8, GEMV_IN_RMS, GEMV_OUT_SILU>(GEMV_PASS); }
-extern "C" __global__ void __launch_bounds__(128) gemv_add_r1(GEMV_ARGS) { gemv<1, GEMV_IN_BF16, GEMV_OUT_ADD>(GEMV_PASS); }
-extern "C" __global__ void __launch_bounds__(128) gemv_add_r2(GEMV_ARGS) { gemv<2, GEMV_IN_BF16, GEMV_OUT_ADD>(GEMV_PASS); }
-extern "C" __global__ void __launch_bounds__(128) gemv_add_r4(GEMV_ARGS) { gemv<4, GEMV_IN_BF16, GEMV_OUT_ADD>(GEMV_PASS); }
-extern "C" __global__ void __launch_bounds__(128) gemv_add_r8(GEMV_ARGS) { gemv<8, GEMV_IN_BF16, GEMV_OUT_ADD>(GEMV_PASS); }
+extern "C" __global__ void __launch_bounds__(128) gemv_rms_r1(GEMV_ARGS) { gemv<1, GEMV_IN_RMS, GEMV_OUT_STORE, GEMV_PF>(GEMV_PASS); }
+extern "C" __global__ void __launch_bounds__(128) gemv_rms_r2(GEMV_ARGS) { gemv<2, GEMV_IN_RMS, GEMV_OUT_STORE, GEMV_PF>(GEMV_PASS); }
+extern "C" __global__ void __launch_bounds__(128) gemv_rms_r4(GEMV_ARGS) { gemv<4, GEMV_IN_RMS, GEMV_OUT_STORE, GEMV_PF>(GEMV_PASS); }
+extern "C" __global__ void __launch_bounds__(128) gemv_rms_r8(GEMV_ARGS) { gemv<8, GEMV_IN_RMS, GEMV_OUT_STORE, GEMV_PF>(GEMV_PASS); }
+extern "C" __global__ void __launch_bounds__(128) gemv_rms_silu_r1(GEMV_ARGS) { gemv<1, GEMV_IN_RMS, GEMV_OUT_SILU, GEMV_PF>(GEMV_PASS); }
+extern "C" __global__ void __launch_bounds__(128) gemv_rms_silu_r2(GEMV_ARGS) { gemv<2, GEMV_IN_RMS, GEMV_OUT_SILU, GEMV_PF>(GEMV_PASS); }
+extern "C" __global__ void __launch_bounds__(128) gemv_rms_silu_r4(GEMV_ARGS) { gemv<4, GEMV_IN_RMS, GEMV_OUT_SILU, GEMV_PF>(GEMV_PASS); }
+extern "C" __global__ void __launch_bounds__(128) gemv_rms_silu_r8(GEMV_ARGS) { gemv<8, GEMV_IN_RMS, GEMV_OUT_SILU, GEMV_PF>(GEMV_PASS); }
+extern "C" __global__ void __launch_bounds__(128) gemv_add_r1(GEMV_ARGS) { gemv<1, GEMV_IN_BF16, GEMV_OUT_ADD, GEMV_ADD_PF>(GEMV_PASS); }
+extern "C" __global__ void __launch_bounds__(128) gemv_add_r2(GEMV_ARGS) { gemv<2, GEMV_IN_BF16, GEMV_OUT_ADD, GEMV_ADD_PF>(GEMV_PASS); }
+extern "C" __global__ void __launch_bounds__(128) gemv_add_r4(GEMV_ARGS) { gemv<4, GEMV_IN_BF16, GEMV_OUT_ADD, GEMV_ADD_PF>(GEMV_PASS); }
+extern "C" __global__ void __launch_bounds__(128) gemv_add_r8(GEMV_ARGS) { gemv<8, GEMV_IN_BF16, GEMV_OUT_ADD, GEMV_ADD_PF>(GEMV_PASS); }
 
 // short_conv and short_conv_state of kernels.cu for a pass of one new row per sequence (row s = segment s):
 // y = C * sum_k taps[c][k] * U[k] over (state ++ B*X), same summation order; then the state drops its oldest U.
@@ -214,6 +236,8 @@ extern "C" __global__ void short_conv_step(const float* __restrict__ bcx, int H,
                                            bf16* __restrict__ y) {
     const int c = blockIdx.x * blockDim.x + threadIdx.x;
     const int s = blockIdx.y;
+    pdl_wait();
+    pdl_launch_dependents();
     if (c >= H) return;
     float* st = state + (long)segSlot[s] * slotStride;
     const float* row = bcx + (long)s * 3 * H;
@@ -230,124 +254,203 @@ extern "C" __global__ void short_conv_step(const float* __restrict__ bcx, int H,
 }
 
 // Decode attention: query row s (one per segment) of the heads of kv head g against keys 0..segKeyCount[s]-1
-// in the pages of slot segSlot[s] (KV pools [page][kvHead][PAGE_TOKENS][hd], kernels.cu). Each warp takes every
-// fourth run of 32 keys: lane = key for the scores (fp32 dot of bf16 q and k; the key row's loads all in flight
-// at once, the run's V rows copied to shared memory meanwhile by cp.async), an online softmax per head, then
-// lane = head dim for p v; the four warps' (max, sum, output) merge in shared memory. fp32 softmax and
-// accumulation throughout (the paged flash kernel rounds p to bf16 before p v). hd <= 128, heads / kvHeads <= 8.
-// grid (kvHeads, segments), block 128.
-#define DEC_WARPS 4
+// in the pages of slot segSlot[s] (KV pools [page][kvHead][PAGE_TOKENS][hd], kernels.cu). The block's warps take
+// runs of 32 keys in turn (warp w: runs w, w + warps, ...; at DEC_WARPS = 16 one run each up to 512 keys). Per run
+// every load is issued before any is used: lane = key for its K row (16-byte loads), lane = head dims for the
+// run's V rows (hd <= 64: all 32 with K; hd <= 128: K 64 dims and V 16 rows at a time, to stay within the registers). Scores
+// are fp32 dots of bf16 q and k; an online softmax per head keeps the warp's running max (warp-uniform) and each
+// lane's share of the sum; p goes through shared memory to the lanes that own the head dims. The warps then meet
+// at the block's max per head and add their rescaled outputs in a fixed order (deterministic), a pair of heads
+// at a time. fp32 softmax and accumulation throughout (the paged flash kernel rounds p to bf16 before p v).
+// hd <= 128 (a multiple of 8), heads / kvHeads <= 8. grid (kvHeads, segments), block up to DEC_WARPS x 32 threads.
+#define DEC_WARPS 16  // at most; __launch_bounds__ of attention_decode below: DEC_WARPS x 32
 #define DEC_GROUP 8
-extern "C" __global__ void __launch_bounds__(128) attention_decode(const bf16* __restrict__ q, int ldq,
-        const bf16* __restrict__ kPool, const bf16* __restrict__ vPool, bf16* __restrict__ out, int ldo, int heads,
-        int kvHeads, int hd, float scale, const int* __restrict__ segSlot, const int* __restrict__ segKeyCount,
-        const int* __restrict__ pageTable, int maxPages) {
-    __shared__ float sq[DEC_GROUP][128];
-    __shared__ float sp[DEC_WARPS][DEC_GROUP][32];
-    __shared__ float sMax[DEC_WARPS][DEC_GROUP], sSum[DEC_WARPS][DEC_GROUP];
-    __shared__ alignas(16) bf16 sV[DEC_WARPS][32 * 128];  // each warp's run of V rows; then the warps' outputs
-    float (*sOut)[DEC_GROUP][128] = (float (*)[DEC_GROUP][128])&sV[0][0];  // [DEC_WARPS][DEC_GROUP][128], after the loop
-    const int g = blockIdx.x, s = blockIdx.y, group = heads / kvHeads;
-    const int keys = segKeyCount[s];
-    const int* pages = pageTable + (long)segSlot[s] * maxPages;
-    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    for (int i = threadIdx.x; i < group * hd; i += blockDim.x)
-        sq[i / hd][i % hd] = bf2f(q[(long)s * ldq + (long)g * group * hd + i]);
-    __syncthreads();
+#define DEC_MERGE_HEADS 2  // heads merged per round (shared memory: DEC_WARPS x this x 128 floats)
 
-    float mx[DEC_GROUP], sum[DEC_GROUP], o[DEC_GROUP][4];
+template <int HD>  // 64: hd <= 64 (a lane holds 2 dims); 128: hd <= 128 (4 dims)
+__device__ __forceinline__ void attention_decode_body(const bf16* __restrict__ q, int ldq, const bf16* __restrict__ kPool,
+        const bf16* __restrict__ vPool, bf16* __restrict__ out, int ldo, int kvHeads, int hd, int group, float scale,
+        int keys, const int* __restrict__ pages, float (*sq)[128], float* sBuf, float (*sMax)[DEC_GROUP],
+        float (*sSum)[DEC_GROUP]) {
+    constexpr int DPL = HD / 32;  // head dims per lane in p v
+    constexpr int VC = HD <= 64 ? 32 : 16;  // V rows loaded at once (registers: VC x DPL / 2)
+    const int g = blockIdx.x, s = blockIdx.y;
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+    float (*sp)[DEC_GROUP][32] = (float (*)[DEC_GROUP][32])sBuf;  // [warps][head][key of the run]
+    const int d0 = lane * DPL;                                      // this lane's head dims in p v
+    const bool dimLive = d0 < hd;                                   // hd % 8 == 0: all DPL dims or none
+
+    float mx[DEC_GROUP], sum[DEC_GROUP], o[DEC_GROUP][DPL];
 #pragma unroll
     for (int h = 0; h < DEC_GROUP; h++) {
         mx[h] = NEG_INF;
         sum[h] = 0.f;
-        o[h][0] = o[h][1] = o[h][2] = o[h][3] = 0.f;
+#pragma unroll
+        for (int e = 0; e < DPL; e++) o[h][e] = 0.f;
     }
-    for (int base = warp * 32; base < keys; base += DEC_WARPS * 32) {
-        const int key = base + lane;
+    for (int base = warp * 32; base < keys; base += warps * 32) {
+        const int key = base + lane, n = min(32, keys - base);
         const bool valid = key < keys;
         // runs of 32 keys never straddle a page (PAGE_TOKENS is a multiple of 32)
         const long pageBase = ((long)pages[base / PAGE_TOKENS] * kvHeads + g) * PAGE_TOKENS * hd;
-        // the run's V rows go to shared memory asynchronously while the scores are computed
-        const int n = min(32, keys - base);
-        const Vec16* vSrc = (const Vec16*)(vPool + pageBase + (long)(base % PAGE_TOKENS) * hd);
-        Vec16* vDst = (Vec16*)sV[warp];
-        for (int c = lane; c < n * hd / 8; c += 32) copy_async16(vDst + c, vSrc + c);
-        // this lane's key row, every load issued before any is used
-        Vec16 kv[16];
-        const bf16* kr = kPool + pageBase + (long)(key % PAGE_TOKENS) * hd;
+        const bf16* vRun = vPool + pageBase + (long)(base % PAGE_TOKENS) * hd + d0;
+        u32 vv[VC][DPL / 2];  // V rows j0 .. j0 + VC - 1 of the run, this lane's dims
+        auto loadV = [&](int j0) {
 #pragma unroll
-        for (int c = 0; c < 16; c++)
-            if (valid && c * 8 < hd) kv[c] = *(const Vec16*)(kr + c * 8);
+            for (int j = 0; j < VC; j++) {
+                const bool live = dimLive && j0 + j < n;
+                if constexpr (DPL == 2) {
+                    vv[j][0] = live ? *(const u32*)(vRun + (long)(j0 + j) * hd) : 0u;
+                } else {
+                    U32x2 t = {0u, 0u};
+                    if (live) t = *(const U32x2*)(vRun + (long)(j0 + j) * hd);
+                    vv[j][0] = t.x;
+                    vv[j][1] = t.y;
+                }
+            }
+        };
+        auto accumulateV = [&](int j0) {  // o += p v over the chunk's keys (p of keys past the run's end are 0, V zeros)
+#pragma unroll
+            for (int j4 = 0; j4 < VC; j4 += 4) {
+                float vf[4][DPL];
+#pragma unroll
+                for (int jj = 0; jj < 4; jj++)
+#pragma unroll
+                    for (int e = 0; e < DPL / 2; e++) {
+                        vf[jj][2 * e] = __uint_as_float(vv[j4 + jj][e] << 16);
+                        vf[jj][2 * e + 1] = __uint_as_float(vv[j4 + jj][e] & 0xffff0000u);
+                    }
+#pragma unroll
+                for (int h = 0; h < DEC_GROUP; h++) {
+                    if (h >= group) break;
+                    const Floats4 p4 = *(const Floats4*)&sp[warp][h][j0 + j4];
+                    const float pj[4] = {p4.x, p4.y, p4.z, p4.w};
+#pragma unroll
+                    for (int jj = 0; jj < 4; jj++)
+#pragma unroll
+                        for (int e = 0; e < DPL; e++) o[h][e] = fmaf(pj[jj], vf[jj][e], o[h][e]);
+                }
+            }
+        };
         float sc[DEC_GROUP];
 #pragma unroll
         for (int h = 0; h < DEC_GROUP; h++) sc[h] = 0.f;
+        const bf16* kr = kPool + pageBase + (long)(key % PAGE_TOKENS) * hd;
 #pragma unroll
-        for (int c = 0; c < 16; c++) {
-            if (c * 8 >= hd) break;
-            float kf[8];
-            unpack8(kv[c], kf);
+        for (int d = 0; d < HD; d += 64) {  // this lane's K row, 64 dims (8 loads) at a time
+            if (d >= hd) break;
+            Vec16 kv[8];
 #pragma unroll
-            for (int h = 0; h < DEC_GROUP; h++) {
-                if (h >= group) break;
+            for (int c = 0; c < 8; c++)
+                kv[c] = valid && d + c * 8 < hd ? *(const Vec16*)(kr + d + c * 8) : Vec16{0u, 0u, 0u, 0u};
+            if (VC == 32 && d == 0) loadV(0);
 #pragma unroll
-                for (int e = 0; e < 8; e++) sc[h] = fmaf(sq[h][c * 8 + e], kf[e], sc[h]);
+            for (int c = 0; c < 8; c++) {
+                if (d + c * 8 >= hd) break;
+                float kf[8];
+                unpack8(kv[c], kf);
+#pragma unroll
+                for (int h = 0; h < DEC_GROUP; h++) {
+                    if (h >= group) break;
+                    const Floats4 qa = *(const Floats4*)&sq[h][d + c * 8], qb = *(const Floats4*)&sq[h][d + c * 8 + 4];
+                    sc[h] = fmaf(qa.x, kf[0], sc[h]);
+                    sc[h] = fmaf(qa.y, kf[1], sc[h]);
+                    sc[h] = fmaf(qa.z, kf[2], sc[h]);
+                    sc[h] = fmaf(qa.w, kf[3], sc[h]);
+                    sc[h] = fmaf(qb.x, kf[4], sc[h]);
+                    sc[h] = fmaf(qb.y, kf[5], sc[h]);
+                    sc[h] = fmaf(qb.z, kf[6], sc[h]);
+                    sc[h] = fmaf(qb.w, kf[7], sc[h]);
+                }
             }
         }
+        if constexpr (VC < 32) loadV(0);
 #pragma unroll
         for (int h = 0; h < DEC_GROUP; h++) {
             if (h >= group) break;
             const float v = valid ? sc[h] * scale : NEG_INF;
-            const float nm = fmaxf(mx[h], warp_max(v));  // finite: lane 0's key is valid
+            const float nm = fmaxf(mx[h], warp_max(v));  // finite: the run's first key is valid
             const float corr = expf(mx[h] - nm);
             const float p = valid ? expf(v - nm) : 0.f;
-            sum[h] = sum[h] * corr + warp_sum(p);
+            sum[h] = sum[h] * corr + p;  // this lane's share; the lanes' shares meet after the loop
 #pragma unroll
-            for (int e = 0; e < 4; e++) o[h][e] *= corr;
+            for (int e = 0; e < DPL; e++) o[h][e] *= corr;
             mx[h] = nm;
             sp[warp][h][lane] = p;
         }
-        copies_wait_all();
         __syncwarp();
-        const bf16* vr = sV[warp];
-        for (int j = 0; j < n; j++, vr += hd) {
+        accumulateV(0);
 #pragma unroll
-            for (int e = 0; e < 4; e++) {
-                const int d = lane + 32 * e;
-                if (d >= hd) break;
-                const float vf = bf2f(vr[d]);
-#pragma unroll
-                for (int h = 0; h < DEC_GROUP; h++) {
-                    if (h >= group) break;
-                    o[h][e] = fmaf(sp[warp][h][j], vf, o[h][e]);
-                }
-            }
+        for (int j0 = VC; j0 < 32; j0 += VC) {
+            if (j0 >= n) break;
+            loadV(j0);
+            accumulateV(j0);
         }
         __syncwarp();
     }
-    __syncthreads();  // sOut overlays sV
 #pragma unroll
     for (int h = 0; h < DEC_GROUP; h++) {
         if (h >= group) break;
+        const float total = warp_sum(sum[h]);
         if (lane == 0) {
             sMax[warp][h] = mx[h];
-            sSum[warp][h] = sum[h];
+            sSum[warp][h] = total;
         }
+    }
+    __syncthreads();  // the maxima are in; everyone is done with sp (the merge buffer overlays it)
+    float (*sMerge)[DEC_MERGE_HEADS][128] = (float (*)[DEC_MERGE_HEADS][128])sBuf;
 #pragma unroll
-        for (int e = 0; e < 4; e++)
-            if (lane + 32 * e < hd) sOut[warp][h][lane + 32 * e] = o[h][e];
-    }
-    __syncthreads();
-    for (int i = threadIdx.x; i < group * hd; i += blockDim.x) {
-        const int h = i / hd, d = i % hd;
-        float m = NEG_INF;
-        for (int w = 0; w < DEC_WARPS; w++) m = fmaxf(m, sMax[w][h]);
-        float total = 0.f, acc = 0.f;
-        for (int w = 0; w < DEC_WARPS; w++) {
-            if (sMax[w][h] == NEG_INF) continue;  // a warp that had no keys
-            const float f = expf(sMax[w][h] - m);
-            total += sSum[w][h] * f;
-            acc += sOut[w][h][d] * f;
+    for (int h0 = 0; h0 < DEC_GROUP; h0 += DEC_MERGE_HEADS) {
+        if (h0 >= group) break;
+#pragma unroll
+        for (int hh = 0; hh < DEC_MERGE_HEADS; hh++) {
+            const int h = h0 + hh;
+            if (h >= group) break;
+            float m = NEG_INF;
+            for (int w = 0; w < warps; w++) m = fmaxf(m, sMax[w][h]);
+            const float f = mx[h] == NEG_INF ? 0.f : expf(mx[h] - m);  // a warp that had no keys adds nothing
+            if (dimLive)
+#pragma unroll
+                for (int e = 0; e < DPL; e++) sMerge[warp][hh][d0 + e] = o[h][e] * f;
         }
-        out[(long)s * ldo + (long)(g * group + h) * hd + d] = f2bf(acc / total);
+        __syncthreads();
+        for (int i = threadIdx.x; i < DEC_MERGE_HEADS * hd; i += blockDim.x) {
+            const int hh = i / hd, d = i % hd, h = h0 + hh;
+            if (h >= group) break;
+            float m = NEG_INF;
+            for (int w = 0; w < warps; w++) m = fmaxf(m, sMax[w][h]);
+            float total = 0.f, acc = 0.f;
+            for (int w = 0; w < warps; w++) {
+                if (sMax[w][h] == NEG_INF) continue;
+                total += sSum[w][h] * expf(sMax[w][h] - m);
+                acc += sMerge[w][hh][d];
+            }
+            out[(long)s * ldo + (long)(g * group + h) * hd + d] = f2bf(acc / total);
+        }
+        __syncthreads();
     }
+}
+
+extern "C" __global__ void __launch_bounds__(512) attention_decode(const bf16* __restrict__ q, int ldq,
+        const bf16* __restrict__ kPool, const bf16* __restrict__ vPool, bf16* __restrict__ out, int ldo, int heads,
+        int kvHeads, int hd, float scale, const int* __restrict__ segSlot, const int* __restrict__ segKeyCount,
+        const int* __restrict__ pageTable, int maxPages) {
+    __shared__ alignas(16) float sq[DEC_GROUP][128];
+    // sp [warps][DEC_GROUP][32] during the key loop, then the merge buffer [warps][DEC_MERGE_HEADS][128]
+    constexpr int BUF = DEC_GROUP * 32 > DEC_MERGE_HEADS * 128 ? DEC_GROUP * 32 : DEC_MERGE_HEADS * 128;
+    __shared__ alignas(16) float sBuf[DEC_WARPS * BUF];
+    __shared__ float sMax[DEC_WARPS][DEC_GROUP], sSum[DEC_WARPS][DEC_GROUP];
+    const int g = blockIdx.x, s = blockIdx.y, group = heads / kvHeads;
+    // the sequence's key count and pages were uploaded before the step: read before waiting
+    const int keys = segKeyCount[s];
+    const int* pages = pageTable + (long)segSlot[s] * maxPages;
+    pdl_wait();
+    pdl_launch_dependents();
+    for (int i = threadIdx.x; i < group * hd; i += blockDim.x)
+        sq[i / hd][i % hd] = bf2f(q[(long)s * ldq + (long)g * group * hd + i]);
+    __syncthreads();
+    if (hd <= 64)
+        attention_decode_body<64>(q, ldq, kPool, vPool, out, ldo, kvHeads, hd, group, scale, keys, pages, sq, sBuf, sMax, sSum);
+    else
+        attention_decode_body<128>(q, ldq, kPool, vPool, out, ldo, kvHeads, hd, group, scale, keys, pages, sq, sBuf, sMax, sSum);
 }

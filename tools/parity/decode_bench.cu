@@ -1,0 +1,600 @@
+// Standalone check and timing of the small-batch decode step (decode.cu, launched as io.lfmcap.cuda.TextDecoder
+// .smallBatchLayers launches it) without Java; tools/parity/decode_bench.sh builds it. The kernels source is compiled
+// into this file as the runtime's NVRTC program is (kernels.cu, then decode.cu); DECODE_KERNELS_SOURCE names another
+// concatenation (the baseline from git HEAD, or a variant).
+//
+// usage: decode_bench [shape: 450m | 1.6b | all = all] [graph replays = 200]
+//   1. checks (exit 1 on a failure): every gemv kind for rows 1..8 against fp32 host dot products of the same bf16
+//      inputs (RMS kernels: rms_norm's bf16 rounding of the normalised input), short_conv_step against the host,
+//      attention_decode against attention_simple_paged (fp32, one warp per (row, head)) over head dims 32/64/72/128,
+//      groups 1/2/4/8, key counts 1..4096 and scattered pages; then per shape the whole step: batch invariance (row 0
+//      of an 8-row step bit-equal to the 1-row step's), graph replay bit-equal to plain launches, and (when the kernels
+//      support programmatic dependent launch, DECODE_PDL) the PDL graph bit-equal to the plain one
+//   2. per shape (LFM2-350M text: hidden 1024, 16 q / 8 kv heads x 64, ffn 4608; 1.6B: hidden 2048, 32 / 8 x 64,
+//      ffn 8192; vocab 65536, 16 layers of which 6 attention, each layer's weights allocated apart so that a step
+//      streams 0.7 / 2.4 GB from HBM) and rows 1, 4, 8 (keys ~300 per sequence):
+//      (a) each kernel kind alone: a CUDA graph of back-to-back launches cycling over the layers' weights, us per
+//          launch and GB/s of weights (attention: of K and V) - plain, and as programmatic dependents (PDL)
+//      (b) the whole step (embed, 16 layers, final norm + lm_head, argmax) in a CUDA graph: us per step, tokens/s
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <cmath>
+#include <vector>
+#include <string>
+#include <algorithm>
+#include <functional>
+#include <cuda_runtime.h>
+
+#ifdef DECODE_KERNELS_SOURCE
+#include DECODE_KERNELS_SOURCE
+#else
+#include "../../runtime/src/main/resources/io/lfmcap/cuda/kernels.cu"
+#include "../../runtime/src/main/resources/io/lfmcap/cuda/decode.cu"
+#endif
+
+#ifdef DECODE_PDL
+static const bool HAVE_PDL = true;
+#else
+static const bool HAVE_PDL = false;
+#endif
+static const int ATTN_THREADS = DEC_WARPS * 32;  // TextDecoder: DECODE_ATTENTION_THREADS
+
+#define CK(x)                                                                                       \
+    do {                                                                                            \
+        cudaError_t e_ = (x);                                                                       \
+        if (e_ != cudaSuccess) {                                                                    \
+            fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #x, cudaGetErrorString(e_));      \
+            exit(2);                                                                                \
+        }                                                                                           \
+    } while (0)
+
+static cudaStream_t stream;
+
+// A launch on `stream`; pdl: as a programmatic dependent of the previous kernel (only kernels that griddepcontrol.wait).
+template <typename... P, typename... A>
+static void launch(void (*k)(P...), dim3 grid, int block, int shared, bool pdl, A... args) {
+    cudaLaunchConfig_t c = {};
+    c.gridDim = grid;
+    c.blockDim = dim3(block);
+    c.dynamicSmemBytes = shared;
+    c.stream = stream;
+    cudaLaunchAttribute at[1];
+    at[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    at[0].val.programmaticStreamSerializationAllowed = 1;
+    c.attrs = at;
+    c.numAttrs = pdl ? 1 : 0;
+    CK(cudaLaunchKernelEx(&c, k, ((P)args)...));
+}
+
+// ------------------------------------------------------------------------------------------- data
+
+__global__ void fill_bf16(bf16* p, long n, unsigned seed, float scale) {  // uniform in [-scale, scale)
+    for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x) {
+        unsigned h = (unsigned)i * 0x9E3779B1u ^ (unsigned)(i >> 32) * 0x85EBCA77u ^ seed * 0xC2B2AE3Du;
+        h ^= h >> 15; h *= 0x2C1B3C6Du; h ^= h >> 12; h *= 0x297A2D39u; h ^= h >> 15;
+        p[i] = f2bf(((h >> 8) * (1.0f / 8388608.0f) - 1.0f) * scale);
+    }
+}
+__global__ void fill_f32(float* p, long n, unsigned seed, float center, float scale) {
+    for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x) {
+        unsigned h = (unsigned)i * 0x9E3779B1u ^ seed * 0xC2B2AE3Du;
+        h ^= h >> 15; h *= 0x2C1B3C6Du; h ^= h >> 12; h *= 0x297A2D39u; h ^= h >> 15;
+        p[i] = center + ((h >> 8) * (1.0f / 8388608.0f) - 1.0f) * scale;
+    }
+}
+
+static unsigned seedCounter = 1;
+static bf16* randBf16(long n, float scale) {
+    bf16* d;
+    CK(cudaMalloc(&d, n * 2));
+    fill_bf16<<<1024, 256>>>(d, n, seedCounter++, scale);
+    CK(cudaGetLastError());
+    return d;
+}
+static float* randF32(long n, float center, float scale) {
+    float* d;
+    CK(cudaMalloc(&d, n * 4));
+    fill_f32<<<1024, 256>>>(d, n, seedCounter++, center, scale);
+    CK(cudaGetLastError());
+    return d;
+}
+template <typename T> static T* zeros(long n) {
+    T* d;
+    CK(cudaMalloc(&d, std::max<long>(1, n) * sizeof(T)));
+    CK(cudaMemset(d, 0, std::max<long>(1, n) * sizeof(T)));
+    return d;
+}
+static int* ints(const std::vector<int>& v) {
+    int* d = zeros<int>((long)v.size());
+    CK(cudaMemcpy(d, v.data(), v.size() * 4, cudaMemcpyHostToDevice));
+    return d;
+}
+template <typename T> static std::vector<T> host(const T* d, long n) {
+    std::vector<T> h(n);
+    CK(cudaMemcpy(h.data(), d, n * sizeof(T), cudaMemcpyDeviceToHost));
+    return h;
+}
+static float hb(bf16 h) { unsigned u = (unsigned)h << 16; float f; memcpy(&f, &u, 4); return f; }
+static bf16 hf2bf(float f) { unsigned u; memcpy(&u, &f, 4); u += 0x7fffu + ((u >> 16) & 1u); return (bf16)(u >> 16); }
+
+// ------------------------------------------------------------------------------------------- launchers (TextDecoder's grids)
+
+typedef void (*GemvKernel)(GEMV_ARGS);
+static int rowsPerBlock(int rows) { return rows <= 1 ? 1 : rows <= 2 ? 2 : rows <= 4 ? 4 : 8; }
+static GemvKernel gemvKernel(const char* kind, int r) {
+    if (!strcmp(kind, "rms")) return r == 1 ? gemv_rms_r1 : r == 2 ? gemv_rms_r2 : r == 4 ? gemv_rms_r4 : gemv_rms_r8;
+    if (!strcmp(kind, "silu")) return r == 1 ? gemv_rms_silu_r1 : r == 2 ? gemv_rms_silu_r2 : r == 4 ? gemv_rms_silu_r4 : gemv_rms_silu_r8;
+    return r == 1 ? gemv_add_r1 : r == 2 ? gemv_add_r2 : r == 4 ? gemv_add_r4 : gemv_add_r8;
+}
+static const int GEMV_STAGED_ROWS = 4096;  // TextDecoder.GEMV_STAGED_ROWS
+
+// TextDecoder.gemvNormed: out = RMSNorm(x) W^T (silu: silu(g) u, nOut = half W's rows); W [nOut (x2), k]
+static void gemvNormed(bool silu, const float* x, const float* norm, const bf16* w, int nOut, int k, void* out, int rows, bool pdl) {
+    const int r = rowsPerBlock(rows), per = silu ? GEMV_COLS / 2 : GEMV_COLS;
+    const long groups = std::min<long>(GEMV_STAGED_ROWS / r, (nOut + per - 1) / per);
+    launch(gemvKernel(silu ? "silu" : "rms", r), dim3((unsigned)groups), 128, 2 * r * k, pdl, (const void*)x, rows, norm, 1e-5f, w,
+           nOut, k, out, nOut);
+}
+// TextDecoder.gemvAdd: out[rows, ldo] += in W^T, W [nOut, k]
+static void gemvAdd(const bf16* in, const bf16* w, int nOut, int k, float* out, int ldo, int rows, bool pdl) {
+    const int r = rowsPerBlock(rows);
+    launch(gemvKernel("add", r), dim3((unsigned)((nOut + GEMV_COLS - 1) / GEMV_COLS)), 128, 0, pdl, (const void*)in, rows,
+           (const float*)nullptr, 0.f, w, nOut, k, (void*)out, ldo);
+}
+
+// ------------------------------------------------------------------------------------------- model shapes
+
+struct Shape {
+    const char* name;
+    int H, heads, kvHeads, hd, ffn, vocab, layers;
+    bool attention(int l) const { return l == 2 || l == 5 || l == 8 || l == 10 || l == 12 || l == 14; }  // LFM2 full_attn_idxs
+};
+static const int CONV_L = 3, MAX_SEQ = 8;
+
+struct Layer { bf16 *mix, *out, *gateUp, *down; float *opNorm, *ffnNorm, *taps, *qNorm, *kNorm, *convState; bf16 *kPool, *vPool; int mixRows; };
+
+struct Model {
+    Shape sh;
+    std::vector<Layer> L;
+    bf16* lmHead;
+    float *finalNorm, *invFreq;
+    // step buffers
+    float *x, *big, *logits;
+    bf16 *q, *mixed, *act;
+    int *tokens, *gather, *banned, *rowPos, *rowSlot, *segSlot, *segKeys, *pageTable;
+    int maxPages, pages;
+    long weightBytes = 0;
+
+    explicit Model(const Shape& s) : sh(s) {
+        const int H = s.H, qW = s.heads * s.hd;
+        maxPages = 8;  // keys <= 512 per sequence in the step
+        pages = MAX_SEQ * maxPages + 5;
+        std::vector<int> pt;
+        for (int i = 0; i < MAX_SEQ * maxPages; i++) pt.push_back((i * 13 + 5) % pages);  // scattered, slot 0 not at page 0
+        pageTable = ints(pt);
+        const long pool = (long)pages * s.kvHeads * PAGE_TOKENS * s.hd;
+        for (int l = 0; l < s.layers; l++) {
+            Layer y = {};
+            const bool at = s.attention(l);
+            y.mixRows = at ? (s.heads + 2 * s.kvHeads) * s.hd : 3 * H;
+            const int outK = at ? qW : H;
+            y.mix = randBf16((long)y.mixRows * H, 1.7f / sqrtf((float)H));
+            y.out = randBf16((long)H * outK, 1.7f / sqrtf((float)outK));
+            y.gateUp = randBf16(2L * s.ffn * H, 1.7f / sqrtf((float)H));
+            y.down = randBf16((long)H * s.ffn, 1.7f / sqrtf((float)s.ffn));
+            weightBytes += 2L * ((long)y.mixRows * H + (long)H * outK + 3L * s.ffn * H);
+            y.opNorm = randF32(H, 1.f, 0.2f);
+            y.ffnNorm = randF32(H, 1.f, 0.2f);
+            if (at) {
+                y.qNorm = randF32(s.hd, 1.f, 0.2f);
+                y.kNorm = randF32(s.hd, 1.f, 0.2f);
+                y.kPool = randBf16(pool, 1.f);
+                y.vPool = randBf16(pool, 1.f);
+            } else {
+                y.taps = randF32((long)H * CONV_L, 0.f, 0.6f);
+                y.convState = randF32((long)MAX_SEQ * (CONV_L - 1) * H, 0.f, 1.f);
+            }
+            L.push_back(y);
+        }
+        lmHead = randBf16((long)s.vocab * H, 1.7f / sqrtf((float)H));
+        weightBytes += 2L * s.vocab * H;
+        finalNorm = randF32(H, 1.f, 0.2f);
+        std::vector<float> inv(s.hd / 2);
+        for (int j = 0; j < s.hd / 2; j++) inv[j] = (float)pow(1000000.0, -2.0 * j / s.hd);
+        CK(cudaMalloc(&invFreq, inv.size() * 4));
+        CK(cudaMemcpy(invFreq, inv.data(), inv.size() * 4, cudaMemcpyHostToDevice));
+        const int bigW = std::max(std::max(3 * H, (s.heads + 2 * s.kvHeads) * s.hd), 2 * s.ffn);
+        x = zeros<float>((long)MAX_SEQ * H);
+        big = zeros<float>((long)MAX_SEQ * bigW);
+        logits = zeros<float>((long)MAX_SEQ * s.vocab);
+        q = zeros<bf16>((long)MAX_SEQ * qW);
+        mixed = zeros<bf16>((long)MAX_SEQ * std::max(H, qW));
+        act = zeros<bf16>((long)MAX_SEQ * s.ffn);
+        tokens = zeros<int>(MAX_SEQ);
+        std::vector<int> g, b, pos, slot, keys;
+        for (int i = 0; i < MAX_SEQ; i++) {
+            g.push_back(-(1000 + 7919 * i) % s.vocab - 1);  // token ids
+            b.push_back(i % 2 ? 7 : -1);
+            pos.push_back(290 + 5 * i);  // the new token's position: keys 291.., the last page partly filled
+            slot.push_back(i);
+            keys.push_back(291 + 5 * i);
+        }
+        gather = ints(g); banned = ints(b); rowPos = ints(pos); rowSlot = ints(slot); segSlot = ints(slot); segKeys = ints(keys);
+    }
+
+    // TextDecoder.decodeStep's graph body with smallBatchLayers: embed, layers, final norm + lm_head, argmax
+    void step(int rows, bool pdl) {
+        const Shape& s = sh;
+        const int H = s.H, qW = s.heads * s.hd;
+        launch(embed_rows, dim3(rows), 256, 0, false, gather, lmHead, (const float*)nullptr, H, x);
+        for (int l = 0; l < s.layers; l++) {
+            const Layer& y = L[l];
+            gemvNormed(false, x, y.opNorm, y.mix, y.mixRows, H, big, rows, pdl);
+            if (s.attention(l)) {
+                launch(qk_norm_rope_store, dim3(rows, s.heads + 2 * s.kvHeads), 64, 0, false, big, s.heads, s.kvHeads, s.hd, y.qNorm,
+                       y.kNorm, 1e-5f, rowPos, rowSlot, pageTable, maxPages, invFreq, q, y.kPool, y.vPool);
+                launch(attention_decode, dim3(s.kvHeads, rows), ATTN_THREADS, 0, pdl, q, qW, y.kPool, y.vPool, mixed, qW, s.heads,
+                       s.kvHeads, s.hd, 1.0f / sqrtf((float)s.hd), segSlot, segKeys, pageTable, maxPages);
+                gemvAdd(mixed, y.out, H, qW, x, H, rows, pdl);
+            } else {
+                launch(short_conv_step, dim3((H + 255) / 256, rows), 256, 0, pdl, big, H, y.taps, CONV_L, y.convState,
+                       (long)(CONV_L - 1) * H, segSlot, mixed);
+                gemvAdd(mixed, y.out, H, H, x, H, rows, pdl);
+            }
+            gemvNormed(true, x, y.ffnNorm, y.gateUp, s.ffn, H, act, rows, pdl);
+            gemvAdd(act, y.down, H, s.ffn, x, H, rows, pdl);
+        }
+        gemvNormed(false, x, finalNorm, lmHead, s.vocab, H, logits, rows, pdl);
+        launch(argmax_rows, dim3(rows), 1024, 0, false, logits, s.vocab, banned, tokens);
+    }
+
+    std::vector<std::vector<float>> saveConv() {
+        std::vector<std::vector<float>> v;
+        for (auto& y : L) if (y.convState) v.push_back(host(y.convState, (long)MAX_SEQ * (CONV_L - 1) * sh.H));
+        return v;
+    }
+    void restoreConv(const std::vector<std::vector<float>>& v) {
+        size_t i = 0;
+        for (auto& y : L)
+            if (y.convState) { CK(cudaMemcpy(y.convState, v[i].data(), v[i].size() * 4, cudaMemcpyHostToDevice)); i++; }
+    }
+};
+
+static cudaGraphExec_t capture(const std::function<void()>& body) {
+    cudaGraph_t g;
+    CK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal));
+    body();
+    CK(cudaStreamEndCapture(stream, &g));
+    cudaGraphExec_t e;
+    CK(cudaGraphInstantiate(&e, g, 0));
+    CK(cudaGraphDestroy(g));
+    return e;
+}
+
+static double timeGraph(cudaGraphExec_t e, int replays) {
+    for (int i = 0; i < 3; i++) CK(cudaGraphLaunch(e, stream));
+    cudaEvent_t a, b;
+    CK(cudaEventCreate(&a));
+    CK(cudaEventCreate(&b));
+    CK(cudaEventRecord(a, stream));
+    for (int i = 0; i < replays; i++) CK(cudaGraphLaunch(e, stream));
+    CK(cudaEventRecord(b, stream));
+    CK(cudaEventSynchronize(b));
+    float ms;
+    CK(cudaEventElapsedTime(&ms, a, b));
+    cudaEventDestroy(a);
+    cudaEventDestroy(b);
+    return ms * 1000.0 / replays;
+}
+
+// ------------------------------------------------------------------------------------------- checks
+
+static int failures = 0;
+static void verdict(const char* what, double err, double ref, double tol, bool finite = true) {
+    const bool ok = finite && err <= tol * std::max(ref, 1e-30);
+    if (!ok) failures++;
+    printf("  %-72s max|err| %.3e (max|ref| %.3g, %.1e of it)  %s\n", what, err, ref, err / std::max(ref, 1e-30),
+           ok ? "ok" : finite ? "FAIL" : "FAIL (non-finite)");
+}
+
+static void checkGemv() {
+    struct Case { const char* kind; int nOut, k; };
+    const Case cases[] = {{"rms", 1000, 1024}, {"rms", 3072, 2048}, {"silu", 998, 1024}, {"add", 1024, 4608}, {"add", 1000, 1024}};
+    for (const Case& c : cases) {
+        const bool silu = !strcmp(c.kind, "silu"), add = !strcmp(c.kind, "add");
+        const int wRows = silu ? 2 * c.nOut : c.nOut;
+        bf16* w = randBf16((long)wRows * c.k, 0.05f);
+        float* norm = randF32(c.k, 1.f, 0.3f);
+        float* xf = randF32(8L * c.k, 0.2f, 2.f);
+        bf16* xb = randBf16(8L * c.k, 1.f);
+        std::vector<bf16> hw = host(w, (long)wRows * c.k), hxb = host(xb, 8L * c.k);
+        std::vector<float> hn = host(norm, c.k), hxf = host(xf, 8L * c.k);
+        double worst = 0, ref = 0;
+        bool finite = true;
+        for (int rows = 1; rows <= 8; rows++) {
+            float* out = zeros<float>(8L * c.nOut);
+            std::vector<float> base(8L * c.nOut);
+            for (size_t i = 0; i < base.size(); i++) base[i] = (float)((i * 37) % 11) - 5.f;  // add: out += ...
+            CK(cudaMemcpy(out, base.data(), base.size() * 4, cudaMemcpyHostToDevice));
+            if (add) gemvAdd(xb, w, c.nOut, c.k, out, c.nOut, rows, false);
+            else gemvNormed(silu, xf, norm, w, c.nOut, c.k, out, rows, false);
+            CK(cudaStreamSynchronize(stream));
+            CK(cudaGetLastError());
+            std::vector<float> got(8L * c.nOut);
+            if (silu) {
+                std::vector<bf16> g = host((bf16*)out, 8L * c.nOut);
+                for (size_t i = 0; i < g.size(); i++) got[i] = hb(g[i]);
+            } else {
+                got = host(out, 8L * c.nOut);
+            }
+            for (int r = 0; r < rows; r++) {
+                std::vector<float> in(c.k);
+                if (add) {
+                    for (int i = 0; i < c.k; i++) in[i] = hb(hxb[(long)r * c.k + i]);
+                } else {  // rms_norm: fp32 statistics, bf16(w * (x * inv))
+                    double ss = 0;
+                    for (int i = 0; i < c.k; i++) ss += (double)hxf[(long)r * c.k + i] * hxf[(long)r * c.k + i];
+                    const float inv = 1.0f / sqrtf((float)(ss / c.k) + 1e-5f);
+                    for (int i = 0; i < c.k; i++) in[i] = hb(hf2bf(hn[i] * (hxf[(long)r * c.k + i] * inv)));
+                }
+                for (int o = 0; o < c.nOut; o++) {
+                    double y = 0, u = 0;
+                    for (int i = 0; i < c.k; i++) y += (double)hb(hw[(long)o * c.k + i]) * in[i];
+                    if (silu) for (int i = 0; i < c.k; i++) u += (double)hb(hw[(long)(c.nOut + o) * c.k + i]) * in[i];
+                    const double want = silu ? y / (1 + exp(-y)) * u : add ? base[(long)r * c.nOut + o] + y : y;
+                    const double g = got[(long)r * c.nOut + o];
+                    if (!std::isfinite(g)) finite = false;
+                    worst = std::max(worst, fabs(g - want));
+                    ref = std::max(ref, fabs(want));
+                }
+            }
+            cudaFree(out);
+        }
+        char what[160];
+        snprintf(what, sizeof what, "gemv %s %d x %d, rows 1..8", c.kind, c.nOut, c.k);
+        verdict(what, worst, ref, silu ? 1e-2 : add ? 1e-4 : 2e-3, finite);  // rms: a bf16 input may round the other way
+        cudaFree(w); cudaFree(norm); cudaFree(xf); cudaFree(xb);
+    }
+}
+
+static void checkConv() {
+    const int H = 1000, rows = 5;
+    float* bcx = randF32(8L * 3 * H, 0.f, 2.f);
+    float* taps = randF32((long)H * CONV_L, 0.f, 0.6f);
+    float* st = randF32(8L * (CONV_L - 1) * H, 0.f, 1.f);
+    std::vector<int> slots = {3, 0, 7, 1, 5};
+    int* dSlots = ints(slots);
+    bf16* y = zeros<bf16>(8L * H);
+    std::vector<float> hb3 = host(bcx, 8L * 3 * H), ht = host(taps, (long)H * CONV_L), hs = host(st, 8L * (CONV_L - 1) * H);
+    launch(short_conv_step, dim3((H + 255) / 256, rows), 256, 0, false, (const float*)bcx, H, (const float*)taps, CONV_L, st,
+           (long)(CONV_L - 1) * H, (const int*)dSlots, y);
+    CK(cudaStreamSynchronize(stream));
+    std::vector<bf16> gy = host(y, 8L * H);
+    std::vector<float> gs = host(st, 8L * (CONV_L - 1) * H);
+    double err = 0, ref = 0;
+    for (int s = 0; s < rows; s++)
+        for (int c = 0; c < H; c++) {
+            const float* row = &hb3[(long)s * 3 * H];
+            const float u = row[c] * row[2 * H + c];
+            float* hst = &hs[(long)slots[s] * (CONV_L - 1) * H];
+            float acc = 0;
+            for (int k = 0; k < CONV_L; k++) {
+                const float uk = k < CONV_L - 1 ? hst[(long)k * H + c] : u;
+                acc = k == 0 ? ht[(long)c * CONV_L + k] * uk : acc + ht[(long)c * CONV_L + k] * uk;
+            }
+            const float want = hb(hf2bf(row[H + c] * acc));
+            err = std::max(err, (double)fabs(hb(gy[(long)s * H + c]) - want));
+            ref = std::max(ref, (double)fabs(want));
+            for (int j = 0; j + 1 < CONV_L - 1; j++) hst[(long)j * H + c] = hst[(long)(j + 1) * H + c];
+            hst[(long)(CONV_L - 2) * H + c] = u;
+        }
+    double stErr = 0;
+    for (size_t i = 0; i < gs.size(); i++) stErr = std::max(stErr, (double)fabs(gs[i] - hs[i]));
+    verdict("short_conv_step H 1000, 5 sequences (output)", err, ref, 1e-6);
+    verdict("short_conv_step (conv state after)", stErr, 1.0, 0.0);
+}
+
+static void checkAttention() {
+    struct Case { int hd, group, kvHeads; std::vector<int> keys; };
+    const Case cases[] = {
+        {64, 2, 8, {300}}, {64, 2, 8, {1, 31, 32, 33, 64, 65, 300, 517}}, {64, 4, 8, {300, 1, 4096, 129}},
+        {64, 8, 2, {2, 300, 511, 512, 513}}, {64, 1, 4, {7, 300, 1000}}, {128, 2, 4, {1, 33, 300, 4096}},
+        {128, 8, 2, {300, 64, 1}}, {72, 4, 2, {300, 5, 97}}, {32, 2, 4, {300, 31, 1}}, {16, 8, 1, {300, 33}}};
+    for (const Case& c : cases) {
+        const int rows = (int)c.keys.size(), heads = c.group * c.kvHeads, maxKeys = *std::max_element(c.keys.begin(), c.keys.end());
+        const int maxPages = (maxKeys + PAGE_TOKENS - 1) / PAGE_TOKENS, pages = rows * maxPages + 3;
+        std::vector<int> pt, slot, qRow, one, causal;
+        for (int i = 0; i < rows * maxPages; i++) pt.push_back((int)(((long)i * 7 + 3) % pages));
+        for (int s = 0; s < rows; s++) { slot.push_back(rows - 1 - s); qRow.push_back(s); one.push_back(1); causal.push_back(c.keys[s] - 1); }
+        const long pool = (long)pages * c.kvHeads * PAGE_TOKENS * c.hd;
+        bf16 *k = randBf16(pool, 1.f), *v = randBf16(pool, 1.f), *q = randBf16((long)rows * heads * c.hd, 1.5f);
+        int *dPt = ints(pt), *dSlot = ints(slot), *dQRow = ints(qRow), *dOne = ints(one), *dCausal = ints(causal), *dKeys = ints(c.keys);
+        bf16 *a = zeros<bf16>((long)rows * heads * c.hd), *b = zeros<bf16>((long)rows * heads * c.hd);
+        CK(cudaMemset(a, 0xff, (long)rows * heads * c.hd * 2));  // NaN: what the kernel forgets stays NaN
+        const int ld = heads * c.hd;
+        const float scale = 1.0f / sqrtf((float)c.hd);
+        launch(attention_decode, dim3(c.kvHeads, rows), ATTN_THREADS, 0, false, (const bf16*)q, ld, (const bf16*)k, (const bf16*)v, a,
+               ld, heads, c.kvHeads, c.hd, scale, (const int*)dSlot, (const int*)dKeys, (const int*)dPt, maxPages);
+        launch(attention_simple_paged, dim3(c.group, c.kvHeads, rows), 32, 0, false, (const bf16*)q, ld, (const bf16*)k, (const bf16*)v,
+               0, b, ld, heads, c.kvHeads, scale, (const int*)dQRow, (const int*)dOne, (const int*)dSlot, (const int*)dKeys,
+               (const int*)dCausal, (const int*)dPt, maxPages, c.hd);
+        CK(cudaStreamSynchronize(stream));
+        CK(cudaGetLastError());
+        std::vector<bf16> ga = host(a, (long)rows * ld), gb = host(b, (long)rows * ld);
+        double err = 0, ref = 0;
+        bool finite = true;
+        for (size_t i = 0; i < ga.size(); i++) {
+            if (!std::isfinite(hb(ga[i]))) finite = false;
+            err = std::max(err, (double)fabs(hb(ga[i]) - hb(gb[i])));
+            ref = std::max(ref, (double)fabs(hb(gb[i])));
+        }
+        std::string keys;
+        for (int kc : c.keys) keys += (keys.empty() ? "" : "/") + std::to_string(kc);
+        char what[200];
+        snprintf(what, sizeof what, "attention_decode hd %d, group %d, %d kv heads, keys %s", c.hd, c.group, c.kvHeads, keys.c_str());
+        verdict(what, err, ref, 2e-2, finite);
+        cudaFree(k); cudaFree(v); cudaFree(q); cudaFree(a); cudaFree(b);
+        cudaFree(dPt); cudaFree(dSlot); cudaFree(dQRow); cudaFree(dOne); cudaFree(dCausal); cudaFree(dKeys);
+    }
+}
+
+// Whole-step checks: batch invariance, graph = plain launches, PDL graph = plain graph (bit for bit).
+static void checkStep(Model& m) {
+    const auto conv = m.saveConv();
+    const long V = m.sh.vocab;
+    auto run = [&](int rows, int how) {  // 0 plain launches, 1 graph, 2 PDL graph
+        m.restoreConv(conv);
+        if (how == 0) m.step(rows, false);
+        else {
+            cudaGraphExec_t e = capture([&] { m.step(rows, how == 2); });
+            CK(cudaGraphLaunch(e, stream));
+            CK(cudaGraphExecDestroy(e));
+        }
+        CK(cudaStreamSynchronize(stream));
+        CK(cudaGetLastError());
+        std::vector<float> l = host(m.logits, rows * V);
+        std::vector<int> t = host(m.tokens, rows);
+        l.insert(l.end(), t.begin(), t.end());  // tokens as floats at the end (small ints)
+        return l;
+    };
+    auto same = [&](const std::vector<float>& a, const std::vector<float>& b, long n) {
+        long diff = 0;
+        for (long i = 0; i < n; i++) diff += memcmp(&a[i], &b[i], 4) != 0;
+        return diff;
+    };
+    std::vector<float> one = run(1, 0), eight = run(8, 0);
+    bool finite = true;
+    for (long i = 0; i < 8 * V; i++) finite &= std::isfinite(eight[i]);
+    long d = same(one, eight, V) + (one[V] != eight[8 * V]);
+    printf("  %-72s %ld of %ld logits differ, token %d vs %d  %s\n", "step batch invariance: row 0 of 8 rows vs 1 row", d, V, (int)one[V],
+           (int)eight[8 * V], d == 0 && finite ? "ok" : "FAIL");
+    if (d || !finite) failures++;
+    // argmax with its banned id (odd rows ban 7) against the host
+    long bad = 0;
+    for (int r = 0; r < 8; r++) {
+        int best = -1;
+        for (long i = 0; i < V; i++)
+            if (!(r % 2 && i == 7) && (best < 0 || eight[r * V + i] > eight[r * V + best])) best = (int)i;
+        bad += best != (int)eight[8 * V + r];
+    }
+    printf("  %-72s %ld of 8 rows differ  %s\n", "step argmax (banned id 7 on odd rows) vs host", bad, bad ? "FAIL" : "ok");
+    failures += bad != 0;
+    for (int rows : {1, 4, 8}) {
+        std::vector<float> plain = run(rows, 0), graph = run(rows, 1);
+        long dg = same(plain, graph, rows * V + rows);
+        printf("  rows %d: graph vs plain launches: %ld values differ  %s\n", rows, dg, dg ? "FAIL" : "ok");
+        failures += dg != 0;
+        if (HAVE_PDL) {
+            long dp = 0;
+            for (int rep = 0; rep < 3; rep++) dp += same(plain, run(rows, 2), rows * V + rows);
+            printf("  rows %d: PDL graph vs plain launches (3 runs): %ld values differ  %s\n", rows, dp, dp ? "FAIL" : "ok");
+            failures += dp != 0;
+        }
+    }
+    m.restoreConv(conv);
+}
+
+// ------------------------------------------------------------------------------------------- timing
+
+static void kernelInfo(const char* name, const void* fn, int threads, int shared) {
+    cudaFuncAttributes a;
+    CK(cudaFuncGetAttributes(&a, fn));
+    int blocks = 0;
+    CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, fn, threads, shared));
+    printf("  %-18s %3d registers, %5zu B static shared, %3zu B local (spill), %4d threads: %2d blocks per SM\n", name, a.numRegs,
+           a.sharedSizeBytes, a.localSizeBytes, threads, blocks);
+}
+
+static void timeShape(Model& m, int replays) {
+    const Shape& s = m.sh;
+    const int H = s.H, qW = s.heads * s.hd;
+    std::vector<int> conv, attn;
+    for (int l = 0; l < s.layers; l++) (s.attention(l) ? attn : conv).push_back(l);
+    const auto convState = m.saveConv();
+    printf("\n%s: hidden %d, %d/%d heads x %d, ffn %d, vocab %d, %d layers (%zu attention); %.3f GB of weights per step\n", s.name, H,
+           s.heads, s.kvHeads, s.hd, s.ffn, s.vocab, s.layers, attn.size(), m.weightBytes / 1e9);
+    for (int rows : {1, 4, 8}) {
+        printf(" rows %d (keys %d..%d per sequence)\n", rows, 291, 291 + 5 * (rows - 1));
+        printf("  %-40s %10s %8s %10s %8s\n", "kernel (graph of back-to-back launches)", "us/launch", "GB/s", "PDL us", "GB/s");
+        struct Kind { const char* name; std::function<void(int, bool)> one; long bytes; int n; };
+        const long kvBytes = 2L * 2 * rows * s.kvHeads * 300 * s.hd;
+        std::vector<Kind> kinds = {
+            {"embed_rows", [&](int, bool) { launch(embed_rows, dim3(rows), 256, 0, false, m.gather, m.lmHead, (const float*)nullptr, H, m.x); }, 2L * rows * H, 1},
+            {"gemv_rms in-proj conv 3H x H", [&](int i, bool p) { const Layer& y = m.L[conv[i % conv.size()]]; gemvNormed(false, m.x, y.opNorm, y.mix, y.mixRows, H, m.big, rows, p); }, 2L * 3 * H * H, (int)conv.size()},
+            {"gemv_rms in-proj attention qkv", [&](int i, bool p) { const Layer& y = m.L[attn[i % attn.size()]]; gemvNormed(false, m.x, y.opNorm, y.mix, y.mixRows, H, m.big, rows, p); }, 2L * (s.heads + 2 * s.kvHeads) * s.hd * H, (int)attn.size()},
+            {"short_conv_step", [&](int i, bool p) { const Layer& y = m.L[conv[i % conv.size()]]; launch(short_conv_step, dim3((H + 255) / 256, rows), 256, 0, p, m.big, H, y.taps, CONV_L, y.convState, (long)(CONV_L - 1) * H, m.segSlot, m.mixed); }, 0, (int)conv.size()},
+            {"qk_norm_rope_store", [&](int i, bool) { const Layer& y = m.L[attn[i % attn.size()]]; launch(qk_norm_rope_store, dim3(rows, s.heads + 2 * s.kvHeads), 64, 0, false, m.big, s.heads, s.kvHeads, s.hd, y.qNorm, y.kNorm, 1e-5f, m.rowPos, m.rowSlot, m.pageTable, m.maxPages, m.invFreq, m.q, y.kPool, y.vPool); }, 0, (int)attn.size()},
+            {"attention_decode (GB/s of K, V)", [&](int i, bool p) { const Layer& y = m.L[attn[i % attn.size()]]; launch(attention_decode, dim3(s.kvHeads, rows), ATTN_THREADS, 0, p, m.q, qW, y.kPool, y.vPool, m.mixed, qW, s.heads, s.kvHeads, s.hd, 1.0f / sqrtf((float)s.hd), m.segSlot, m.segKeys, m.pageTable, m.maxPages); }, kvBytes, (int)attn.size()},
+            {"gemv_add out-proj H x H", [&](int i, bool p) { const Layer& y = m.L[conv[i % conv.size()]]; gemvAdd(m.mixed, y.out, H, H, m.x, H, rows, p); }, 2L * H * H, (int)conv.size()},
+            {"gemv_rms_silu gate/up 2F x H", [&](int i, bool p) { const Layer& y = m.L[i % s.layers]; gemvNormed(true, m.x, y.ffnNorm, y.gateUp, s.ffn, H, m.act, rows, p); }, 2L * 2 * s.ffn * H, s.layers},
+            {"gemv_add down H x F", [&](int i, bool p) { const Layer& y = m.L[i % s.layers]; gemvAdd(m.act, y.down, H, s.ffn, m.x, H, rows, p); }, 2L * s.ffn * H, s.layers},
+            {"gemv_rms lm_head V x H", [&](int, bool p) { gemvNormed(false, m.x, m.finalNorm, m.lmHead, s.vocab, H, m.logits, rows, p); }, 2L * s.vocab * H, 1},
+            {"argmax_rows", [&](int, bool) { launch(argmax_rows, dim3(rows), 1024, 0, false, m.logits, s.vocab, m.banned, m.tokens); }, 4L * rows * s.vocab, 1},
+        };
+        for (Kind& k : kinds) {
+            const int launches = k.n * std::max(1, 96 / k.n);
+            double us[2] = {0, 0};
+            for (int pdl = 0; pdl < (HAVE_PDL ? 2 : 1); pdl++) {
+                cudaGraphExec_t e = capture([&] { for (int i = 0; i < launches; i++) k.one(i, pdl == 1); });
+                us[pdl] = timeGraph(e, std::max(3, replays / 10)) / launches;
+                CK(cudaGraphExecDestroy(e));
+            }
+            m.restoreConv(convState);  // the gemv_add launches grew x: normalise it again through a clean step below
+            auto gbs = [&](double t) { return k.bytes ? k.bytes / t * 1e-3 : 0.0; };
+            if (HAVE_PDL) printf("  %-40s %10.2f %8.0f %10.2f %8.0f\n", k.name, us[0], gbs(us[0]), us[1], gbs(us[1]));
+            else printf("  %-40s %10.2f %8.0f %10s %8s\n", k.name, us[0], gbs(us[0]), "-", "-");
+        }
+        CK(cudaMemset(m.x, 0, (long)MAX_SEQ * H * 4));
+        for (int pdl = 0; pdl < (HAVE_PDL ? 2 : 1); pdl++) {
+            cudaGraphExec_t e = capture([&] { m.step(rows, pdl == 1); });
+            const double us = timeGraph(e, replays);
+            CK(cudaGraphExecDestroy(e));
+            printf("  STEP %-8s rows %d: %8.1f us per step (graph), %7.0f tokens/s, %6.0f GB/s of weights\n", pdl ? "PDL" : "plain", rows, us,
+                   rows * 1e6 / us, m.weightBytes / us * 1e-3);
+        }
+        m.restoreConv(convState);
+    }
+}
+
+int main(int argc, char** argv) {
+    const std::string which = argc > 1 ? argv[1] : "all";
+    const int replays = argc > 2 ? atoi(argv[2]) : 200;
+    CK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+    cudaDeviceProp prop;
+    CK(cudaGetDeviceProperties(&prop, 0));
+    printf("%s (sm_%d%d, %d SMs, %.0f MB L2); kernels: %s; GEMV_COLS %d, GEMV_WARPS %d, attention_decode %d threads, PDL %s\n",
+           prop.name, prop.major, prop.minor, prop.multiProcessorCount, prop.l2CacheSize / 1e6,
+#ifdef DECODE_KERNELS_SOURCE
+           DECODE_KERNELS_SOURCE,
+#else
+           "working tree",
+#endif
+           GEMV_COLS, GEMV_WARPS, ATTN_THREADS, HAVE_PDL ? "yes" : "no (kernels without griddepcontrol)");
+    printf("kernels:\n");
+    kernelInfo("gemv_rms_r1", (const void*)gemv_rms_r1, 128, 2 * 1024);
+    kernelInfo("gemv_rms_r8", (const void*)gemv_rms_r8, 128, 16 * 1024);
+    kernelInfo("gemv_rms_silu_r1", (const void*)gemv_rms_silu_r1, 128, 2 * 1024);
+    kernelInfo("gemv_rms_silu_r8", (const void*)gemv_rms_silu_r8, 128, 16 * 1024);
+    kernelInfo("gemv_add_r1", (const void*)gemv_add_r1, 128, 0);
+    kernelInfo("gemv_add_r8", (const void*)gemv_add_r8, 128, 0);
+    kernelInfo("attention_decode", (const void*)attention_decode, ATTN_THREADS, 0);
+    printf("checks:\n");
+    checkGemv();
+    checkConv();
+    checkAttention();
+    const Shape shapes[] = {{"450M (LFM2-350M text)", 1024, 16, 8, 64, 4608, 65536, 16}, {"1.6B (LFM2-1.2B text)", 2048, 32, 8, 64, 8192, 65536, 16}};
+    std::vector<Model*> models;
+    for (const Shape& s : shapes) {
+        if (which != "all" && !(which == "450m" && s.H == 1024) && !(which == "1.6b" && s.H == 2048)) continue;
+        Model* m = new Model(s);
+        CK(cudaDeviceSynchronize());
+        printf("step checks, %s:\n", s.name);
+        checkStep(*m);
+        models.push_back(m);
+    }
+    printf(failures ? "%d check(s) FAILED\n" : "all checks passed\n", failures);
+    for (Model* m : models) timeShape(*m, replays);
+    printf(failures ? "\n%d check(s) FAILED (see above)\n" : "\nall checks passed\n", failures);
+    return failures ? 1 : 0;
+}

@@ -268,16 +268,15 @@ public final class CudaBackend implements ModelBackend {
                 while (first < n && rows + prompts.get(first).ids().length <= decoder.maxRows()) rows += prompts.get(first++).ids().length;
             }
             starts.add(n);
-            List<List<PatchGrid>> firstPass = null;
-            for (int g = 0; g + 1 < starts.size(); g++) {
+            List<List<List<PatchGrid>>> passes = new ArrayList<>();  // each group's vision passes, made once
+            for (int g = 0; g + 1 < starts.size(); g++) passes.add(visionChunks(views(prompts.subList(starts.get(g), starts.get(g + 1)))));
+            for (int g = 0; g < passes.size(); g++) {
                 int first = starts.get(g), end = starts.get(g + 1);
-                List<List<PatchGrid>> passes = visionChunks(views(prompts.subList(first, end)));
-                // the next group's first vision pass is staged on the host before this group's results are awaited
-                List<List<PatchGrid>> nextPasses = g + 2 < starts.size()
-                        ? visionChunks(views(prompts.subList(end, starts.get(g + 2)))) : List.of();
-                visionNanos += prefillGroup(seqs.subList(first, end), prompts.subList(first, end), passes, imageTokenId,
-                        picks.subList(first, end), tokens, logits, first,
-                        nextPasses.isEmpty() ? () -> {} : () -> vision.fillAhead(nextPasses.get(0)));
+                // the next group's first vision pass (this very list: PatchStaging matches it by identity) is staged on
+                // the host before this group's results are awaited
+                List<List<PatchGrid>> next = g + 1 < passes.size() ? passes.get(g + 1) : List.of();
+                visionNanos += prefillGroup(seqs.subList(first, end), prompts.subList(first, end), passes.get(g), imageTokenId,
+                        picks.subList(first, end), tokens, logits, first, next.isEmpty() ? () -> {} : () -> vision.fillAhead(next.get(0)));
             }
             return new PassResult(tokens, logits, visionNanos);
         });
@@ -346,7 +345,8 @@ public final class CudaBackend implements ModelBackend {
     public String device() { return device; }
 
     /**
-     * Device time per phase (CUDA events), decode graphs captured and device memory: what this backend holds
+     * Device time per phase (CUDA events), vision passes whose patches were staged ahead, decode graphs captured and
+     * device memory: what this backend holds
      * (weights, workspaces, KV cache with its capacity in tokens) and what the whole device has in use.
      */
     @Override
@@ -357,6 +357,7 @@ public final class CudaBackend implements ModelBackend {
             m.put("gpu ms: prefill (decoder)", clock.millis(PhaseClock.Phase.PREFILL));
             m.put("gpu ms: decode", clock.millis(PhaseClock.Phase.DECODE));
             m.put("decode steps", (double) clock.count(PhaseClock.Phase.DECODE));
+            m.put("vision passes staged ahead", (double) vision.passesFilledAhead());
             m.put("decode graphs captured", (double) graphs.captured());
             m.put("gpu MiB: decode batch sizes", graphs.bytes() / 1048576.0);
             m.put("gpu MiB: weights", weights.bytes() / 1048576.0);

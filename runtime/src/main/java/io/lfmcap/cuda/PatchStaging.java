@@ -24,6 +24,7 @@ final class PatchStaging implements AutoCloseable {
     private List<PatchGrid> ahead;
     private int aheadBuffer;
     private int aheadBytes;
+    private long passesFilledAhead;
 
     PatchStaging(GpuContext ctx, long bytesPerPass) {
         this.ctx = ctx;
@@ -60,6 +61,7 @@ final class PatchStaging implements AutoCloseable {
         if (ahead == views) {
             b = aheadBuffer;
             bytes = aheadBytes;
+            passesFilledAhead++;
         } else {
             b = next;
             bytes = fill(b, views);
@@ -91,6 +93,9 @@ final class PatchStaging implements AutoCloseable {
             }
         }
     }
+
+    /** Passes whose levels were copied from a buffer filled ahead (so far). */
+    long passesFilledAhead() { return passesFilledAhead; }
 
     interface PieceConsumer {
         void converted(long offset, int count);

@@ -230,6 +230,9 @@ final class VisionTower implements AutoCloseable {
         if (!views.isEmpty() && total <= maxPatches && sharedLevelTable(views) != null) hostStaging.fillAhead(views);
     }
 
+    /** Vision passes whose patches were staged ahead ({@link #fillAhead}) so far. */
+    long passesFilledAhead() { return hostStaging.passesFilledAhead(); }
+
     /**
      * Host levels -> u8 staging on the device -> bf16 patches: one asynchronous copy of the whole pass (1 byte a
      * value) from pinned memory (PatchStaging: filled now or ahead), expanded through the level table by

@@ -245,6 +245,45 @@ class CudaBackendTest {
         }
     }
 
+    /**
+     * A prefill that packs into several groups stages each next group's first vision pass while the current group runs
+     * (PatchStaging): every group after the first is served from a buffer filled ahead, and each prompt's logits equal
+     * those of the same prompt prefilled alone (a pass reading another pass's patches would be far off).
+     */
+    @Test
+    void laterPrefillGroupsTakeTheirPatchesStagedAhead() throws Exception {
+        Path d = checkpoint("real-head-dims");
+        ModelConfig config = ModelConfig.fromJson(Files.readString(d.resolve("config.json")));
+        Random random = new Random(23);
+        float[] table = new float[PatchGrid.LEVEL_TABLE_SIZE];
+        for (int i = 0; i < table.length; i++) table[i] = (i % 256) / 127.5f - 1;
+        List<Prompt> prompts = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            byte[] levels = new byte[16 * 16 * 768];
+            random.nextBytes(levels);
+            PatchGrid view = PatchGrid.ofLevels(16, 16, 768, levels, table);
+            prompts.add(new Prompt(prompt(random, view.numTokens(2), config.text().vocabSize()), List.of(view)));
+        }
+        // 75-token prompts, passes of at most 320 rows: groups of 4
+        CudaOptions options = CudaOptions.defaults().withMaxSequences(8).withMaxSequenceTokens(320).withMaxPrefillTokens(320);
+        try (CheckpointWeights weights = CheckpointWeights.open(d);
+             CudaBackend gpu = CudaBackend.load(config, weights, 0, options)) {
+            List<ModelBackend.SequenceState> together = new ArrayList<>();
+            for (Prompt p : prompts) together.add(gpu.newSequence(p.ids().length));
+            float[][] packed = gpu.prefill(together, prompts, 396, Collections.nCopies(prompts.size(), Pick.HOST)).logits();
+            double ahead = gpu.stats().get("vision passes staged ahead");
+            for (ModelBackend.SequenceState st : together) st.close();
+            assertEquals(1.0, ahead, "groups after the first, served from patches staged ahead");
+            for (int i = 0; i < prompts.size(); i++) {
+                try (ModelBackend.SequenceState alone = gpu.newSequence(prompts.get(i).ids().length)) {
+                    float[] single = gpu.prefill(List.of(alone), List.of(prompts.get(i)), 396, List.of(Pick.HOST)).logits()[0];
+                    double err = relativeError(single, packed[i]);
+                    assertTrue(err < 1e-2, "prompt " + i + ": packed vs alone logits relative error " + err);
+                }
+            }
+        }
+    }
+
     @Test
     void deviceGreedyPicksEqualTheArgmaxOfTheLogitsAndHonourTheBan() throws Exception {
         Path d = checkpoint("tiny-v2.5");

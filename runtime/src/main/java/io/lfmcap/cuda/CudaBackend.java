@@ -7,6 +7,7 @@ import io.lfmcap.model.WeightStore;
 import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
@@ -47,6 +48,7 @@ public final class CudaBackend implements ModelBackend {
     private PassUpload up;
     private PinnedBuffer transfer;
     private DecodeGraphs graphs;
+    private LaunchedSteps steps;
     private PhaseClock clock;
     private long kvBytes;
     private long kvTokens;
@@ -121,6 +123,7 @@ public final class CudaBackend implements ModelBackend {
         decoder = new TextDecoder(ctx, text, weights.text, pool, maxRows, maxSequences, options.simpleAttention(),
                 options.smallBatchKernels());
         graphs = new DecodeGraphs(ctx, options.decodeGraphs());
+        steps = new LaunchedSteps(ctx, maxSequences);
         clock = new PhaseClock(ctx);
         kvBytes = KvCachePool.bytes(text, maxSequences, (int) pages, options.maxSequenceTokens());
         kvTokens = pages * KvCachePool.PAGE_TOKENS;
@@ -194,6 +197,7 @@ public final class CudaBackend implements ModelBackend {
             throw new IllegalArgumentException("prefill of " + length + " tokens needs " + (long) length * hidden + " embedding values, got " + embeddings.length);
         checkRoom(s, length);
         return onGpu("prefill", () -> {
+            steps.forget();
             upload(embeddings, length * hidden, decoder.input());
             up.reset();
             decoder.forward(List.of(new TextDecoder.Segment(s, length)), up);
@@ -220,13 +224,65 @@ public final class CudaBackend implements ModelBackend {
         return onGpu("decode step", () -> {
             up.reset();
             clock.start(PhaseClock.Phase.DECODE);
-            decoder.decodeStep(segments, up, tokens, banned(picks), graphs);
+            int[] fromHost = new int[n];
+            Arrays.fill(fromHost, -1);
+            decoder.decodeStep(segments, up, tokens, fromHost, banned(picks), graphs);
             clock.stop();
+            steps.forget();
             int[] next = new int[n];
             float[][] logits = new float[n][];
             read(picks, next, logits);
             clock.settle();
             return new PassResult(next, logits, 0);
+        });
+    }
+
+    @Override
+    public boolean overlapsDecode() { return true; }
+
+    /**
+     * A decode step enqueued without waiting: its greedy picks are copied back behind it (LaunchedSteps) and read
+     * by {@link LaunchedStep#result()}, so the caller can launch the next step first, feeding it (tokens[i] < 0)
+     * the picks this step leaves on the device. A step with a host pick (logits wanted) runs at once.
+     */
+    @Override
+    public LaunchedStep launchDecode(List<SequenceState> sequences, int[] tokens, List<Pick> picks) {
+        int n = sequences.size();
+        if (tokens.length != n || picks.size() != n)
+            throw new IllegalArgumentException(n + " sequences, " + tokens.length + " tokens and " + picks.size() + " picks");
+        boolean fromDevice = false, allGreedy = true;
+        for (int i = 0; i < n; i++) {
+            fromDevice |= tokens[i] < 0;
+            allGreedy &= picks.get(i).greedy();
+        }
+        if (!fromDevice && (!allGreedy || n == 0)) {
+            PassResult result = decode(sequences, tokens, picks);
+            return () -> result;
+        }
+        if (!allGreedy) throw new IllegalArgumentException("a decode step fed from the device's picks must pick greedily on the device");
+        List<TextDecoder.Segment> segments = segments(sequences, 1);
+        for (int i = 0; i < n; i++)
+            if (tokens[i] >= vocabSize()) throw new IllegalArgumentException("token id " + tokens[i] + " at index " + i + " is outside the vocabulary [0, " + vocabSize() + ")");
+        long number = onGpu("decode step", () -> {
+            int[] fromPrev = new int[n];
+            List<CudaSequence> rows = new ArrayList<>(n);
+            for (int i = 0; i < n; i++) {
+                CudaSequence s = own(sequences.get(i));
+                rows.add(s);
+                fromPrev[i] = tokens[i] >= 0 ? -1 : steps.lastRow(s);
+                if (tokens[i] < 0 && fromPrev[i] < 0)
+                    throw new IllegalArgumentException("sequence at index " + i + " is to be fed its pick from the previous decode step, which did not run it");
+            }
+            up.reset();
+            clock.start(PhaseClock.Phase.DECODE);
+            decoder.decodeStep(segments, up, tokens, fromPrev, banned(picks), graphs);
+            clock.stop();
+            return steps.record(rows, decoder.tokens());
+        });
+        return () -> onGpu("decode step", () -> {
+            int[] next = steps.read(number, n);
+            clock.settle();
+            return new PassResult(next, new float[n][], 0);
         });
     }
 
@@ -258,6 +314,7 @@ public final class CudaBackend implements ModelBackend {
         }
         segments(sequences, 0); // rejects a sequence given twice
         return onGpu("prefill", () -> {
+            steps.forget();  // the prefill's picks overwrite the device's pick buffer
             int[] tokens = new int[n];
             float[][] logits = new float[n][];
             long visionNanos = 0;
@@ -398,7 +455,7 @@ public final class CudaBackend implements ModelBackend {
     /** Frees everything on the worker, last created first; keeps going past failures (a broken context). */
     private void release() {
         RuntimeException first = null;
-        for (AutoCloseable c : new AutoCloseable[] {graphs, clock, decoder, pool, transfer, up, vision}) {
+        for (AutoCloseable c : new AutoCloseable[] {steps, graphs, clock, decoder, pool, transfer, up, vision}) {
             try {
                 if (c != null) c.close();
             } catch (Exception e) {
@@ -433,9 +490,11 @@ public final class CudaBackend implements ModelBackend {
             } catch (CudaException e) {
                 if (e.breaksContext()) broken = what + ": " + e.getMessage();
                 else settle();
+                steps.abandon();
                 throw e;
             } catch (RuntimeException e) {
                 settle();
+                steps.abandon();
                 throw e;
             }
         });

@@ -96,8 +96,8 @@ final class Kernels {
     }
 
     @Kernel("embed_rows")
-    static void embedRows(GpuContext ctx, Grid g, long gather, long table, long image, int h, long x) {
-        launch(ctx, "embed_rows", g, gather, table, image, h, x);
+    static void embedRows(GpuContext ctx, Grid g, long gather, long fromPrev, long prevTokens, long table, long image, int h, long x) {
+        launch(ctx, "embed_rows", g, gather, fromPrev, prevTokens, table, image, h, x);
     }
 
     @Kernel("argmax_rows")

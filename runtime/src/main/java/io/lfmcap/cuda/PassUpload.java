@@ -5,8 +5,11 @@ import java.nio.ByteBuffer;
 /**
  * The small per-pass arrays kernels read (row positions, sequence slots, segment bounds, gather indices,
  * position-embedding taps), staged in pinned host memory and copied to a fixed device buffer with one
- * asynchronous copy per {@link #send()}. Append-only between {@link #reset()}s; reset only when the stream
- * has finished the previous copies (every backend call ends with a stream sync).
+ * asynchronous copy per {@link #send()}. Append-only between {@link #reset()}s. The host side has two halves
+ * used in turn, one per reset: a reset may come while the pass before is still queued (an overlapped decode
+ * step), but never while the one before that is (its results were read first), so a half is only refilled
+ * once its copy has run. The device side is one buffer: a later pass's copy is queued behind the earlier
+ * pass's kernels on the same stream.
  */
 final class PassUpload implements AutoCloseable {
     private final GpuContext ctx;
@@ -15,11 +18,12 @@ final class PassUpload implements AutoCloseable {
     private final int capacity;
     private int used;
     private int sent;
+    private int half;  // the host half in use: 0 or 1
 
     PassUpload(GpuContext ctx, int capacityInts) {
         this.ctx = ctx;
         this.capacity = capacityInts;
-        this.host = new PinnedBuffer("pass arrays (host)", 4L * capacityInts);
+        this.host = new PinnedBuffer("pass arrays (host)", 2 * 4L * capacityInts);
         DeviceMemory d;
         try {
             d = DeviceMemory.allocate("pass arrays", 4L * capacityInts);
@@ -33,13 +37,15 @@ final class PassUpload implements AutoCloseable {
     void reset() {
         used = 0;
         sent = 0;
+        half ^= 1;
     }
 
     /** Stages {@code values[0, n)}; returns the device address they will have after {@link #send()}. */
     long ints(int[] values, int n) {
         int at = reserve(n);
         ByteBuffer b = host.buffer();
-        for (int i = 0; i < n; i++) b.putInt(4 * (at + i), values[i]);
+        int base = 4 * (half * capacity + at);
+        for (int i = 0; i < n; i++) b.putInt(base + 4 * i, values[i]);
         return device.address() + 4L * at;
     }
 
@@ -48,13 +54,14 @@ final class PassUpload implements AutoCloseable {
     long floats(float[] values) {
         int at = reserve(values.length);
         ByteBuffer b = host.buffer();
-        for (int i = 0; i < values.length; i++) b.putFloat(4 * (at + i), values[i]);
+        int base = 4 * (half * capacity + at);
+        for (int i = 0; i < values.length; i++) b.putFloat(base + 4 * i, values[i]);
         return device.address() + 4L * at;
     }
 
     /** Copies what was staged since the last send to the device, on the context's stream. */
     void send() {
-        ctx.toDevice(device.address() + 4L * sent, host.address() + 4L * sent, 4L * (used - sent));
+        ctx.toDevice(device.address() + 4L * sent, host.address() + 4L * ((long) half * capacity + sent), 4L * (used - sent));
         sent = used;
     }
 

@@ -6,8 +6,8 @@ import org.bytedeco.cuda.cudart.CUevent_st;
 
 /**
  * Device time per phase (vision, prefill, decode), measured with CUDA events on the context's stream: a pair
- * of events is recorded around each phase's launches, and read back after the call's own synchronisation
- * ({@link #settle()}), so timing adds no sync of its own. Totals only grow; {@link #millis} reads them.
+ * of events is recorded around each phase's launches, and read back once the phase has completed
+ * ({@link #settle()}, after the call's own wait), so timing adds no sync of its own. Totals only grow; {@link #millis} reads them.
  */
 final class PhaseClock implements AutoCloseable {
     enum Phase { VISION, PREFILL, DECODE }
@@ -53,15 +53,34 @@ final class PhaseClock implements AutoCloseable {
         open = -1;
     }
 
-    /** After the stream has been synchronised: adds the recorded pairs to the totals and frees them. */
+    /**
+     * Adds the recorded pairs whose phase has completed on the device to the totals and frees them; pairs still
+     * running (an overlapped decode step launched after the one just read) stay for a later settle.
+     */
     void settle() {
+        int kept = 0;
         for (int i = 0; i < used; i++) {
+            if (cudaEventQuery(events[2 * i + 1]) == cudaErrorNotReady) {
+                if (kept != i) keep(i, kept);
+                kept++;
+                continue;
+            }
             Cuda.check(cudaEventElapsedTime(elapsed, events[2 * i], events[2 * i + 1]), "cudaEventElapsedTime");
             totals[phaseOf[i].ordinal()] += elapsed[0];
             counts[phaseOf[i].ordinal()]++;
         }
-        used = 0;
+        used = kept;
         open = -1;
+    }
+
+    /** Moves pair {@code from} to slot {@code to} (swapping the event objects, so every slot keeps its own). */
+    private void keep(int from, int to) {
+        for (int e = 0; e < 2; e++) {
+            CUevent_st t = events[2 * to + e];
+            events[2 * to + e] = events[2 * from + e];
+            events[2 * from + e] = t;
+        }
+        phaseOf[to] = phaseOf[from];
     }
 
     /** Device milliseconds spent in {@code phase} so far. */

@@ -132,7 +132,7 @@ final class TextDecoder implements AutoCloseable {
      * {@code -value-1}): HF's embed_tokens lookup and masked_scatter in one kernel.
      */
     void embed(long gather, int rows) {
-        Kernels.embedRows(ctx, Kernels.Grid.of(rows, 256), gather, w.embed().address(), imageFeatures, hidden, x);
+        Kernels.embedRows(ctx, Kernels.Grid.of(rows, 256), gather, 0L, 0L, w.embed().address(), imageFeatures, hidden, x);
     }
 
     /** A pass's shape and its per-row / per-segment device arrays (uploaded through {@link PassUpload}). */
@@ -154,19 +154,20 @@ final class TextDecoder implements AutoCloseable {
      * One decode step of one token per sequence, from token ids to greedy picks in {@link #tokens()}: embed,
      * every layer, final norm, lm_head and argmax as one replayable unit ({@link DecodeGraphs}: a CUDA graph
      * per batch size). {@code up} must have been reset just before, so that a batch size always gets the same
-     * device addresses; banned: one id per sequence (-1: none).
+     * device addresses; fromPrev[i] >= 0 feeds sequence i the previous step's pick in row fromPrev[i] of
+     * {@link #tokens()} instead of tokenIds[i]; banned: one id per sequence (-1: none).
      */
-    void decodeStep(List<Segment> segments, PassUpload up, int[] tokenIds, int[] banned, DecodeGraphs graphs) {
+    void decodeStep(List<Segment> segments, PassUpload up, int[] tokenIds, int[] fromPrev, int[] banned, DecodeGraphs graphs) {
         int n = segments.size();
         int[] gather = new int[n];
-        for (int i = 0; i < n; i++) gather[i] = -tokenIds[i] - 1;
-        long dGather = up.ints(gather);
+        for (int i = 0; i < n; i++) gather[i] = fromPrev[i] >= 0 ? -1 : -tokenIds[i] - 1;
+        long dGather = up.ints(gather), dFromPrev = up.ints(fromPrev);
         Pass p = stage(segments, up);
         long dBanned = up.ints(banned);
         up.send();
         boolean small = n <= smallBatchRows;
         graphs.run(n, dBanned, () -> {
-            embed(dGather, n);
+            Kernels.embedRows(ctx, Kernels.Grid.of(n, 256), dGather, dFromPrev, tokens, w.embed().address(), imageFeatures, hidden, x);
             if (small) smallBatchLayers(p);
             else layers(p);
             argmax(n, dBanned);

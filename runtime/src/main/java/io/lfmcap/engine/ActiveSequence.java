@@ -32,6 +32,12 @@ final class ActiveSequence {
     /** The token to feed the next decode step. */
     int lastToken() { return lastToken; }
 
+    /** Whether one more token ends this sequence by length (it needs no decode step after the next one). */
+    boolean oneTokenLeft() { return count + 1 >= prepared.request().maxNewTokens(); }
+
+    /** Set when the sequence has been retired; an overlapped step launched before that may still carry it. */
+    boolean retired;
+
     /**
      * How the backend should choose this sequence's next token: greedy where the logits are when the request
      * is plain greedy (no repetition penalty), with end-of-sequence banned when suppressed; else on the host.

@@ -1,7 +1,10 @@
 package io.lfmcap.engine;
 
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -23,6 +26,12 @@ import java.util.function.Function;
  *   step    one decode step for every active sequence together, sample each
  *   retire  sequences that chose end-of-sequence or reached max new tokens complete their future
  * </pre>
+ * Overlapped decoding (a backend that {@link ModelBackend#overlapsDecode() overlaps}, every pick greedy, nobody
+ * waiting to be admitted): step n + 1 is launched before step n is read, fed the tokens step n picks on the
+ * device, so the device never waits for the host between steps. A sequence that step n finishes by length is
+ * left out of step n + 1; one that step n ends by end-of-sequence wastes its row of step n + 1, which is
+ * discarded. Admission happens only with no step in flight (a prefill overwrites the device's picks), so a
+ * waiting request stops the overlap for one step.
  * A request that fails (bad image, engine error during its prefill: a failed batched prefill is retried
  * request by request) completes exceptionally and the others go on; a failed decode step fails the sequences in that step only. Closing the engine closes
  * the backend, then {@code resources} (the tokenizer).
@@ -43,6 +52,8 @@ final class BatchingCaptionEngine implements CaptionEngine {
     private final LinkedBlockingQueue<Admission> ready = new LinkedBlockingQueue<>();
     private final Thread worker;
     private volatile boolean closed;
+    /** When the last decode step was read (worker thread): an overlapped step's time starts there. */
+    private long lastReadNanos;
 
     private record Admission(PreparedRequest prepared, CompletableFuture<CaptionResult> future) {}
 
@@ -113,18 +124,24 @@ final class BatchingCaptionEngine implements CaptionEngine {
         }
     }
 
+    /** A decode step launched and not read yet, with the sequences of its rows. */
+    private record InFlight(ModelBackend.LaunchedStep step, List<ActiveSequence> rows, long launchedNanos) {}
+
     private void run() {
         List<ActiveSequence> active = new ArrayList<>();
+        InFlight inFlight = null;
         try {
             while (!closed) {
-                Admission first = null;
-                if (active.isEmpty()) {
-                    first = ready.poll(100, TimeUnit.MILLISECONDS);
-                    if (first == null) continue;
+                if (inFlight == null) {
+                    Admission first = null;
+                    if (active.isEmpty()) {
+                        first = ready.poll(100, TimeUnit.MILLISECONDS);
+                        if (first == null) continue;
+                    }
+                    List<Starting> starting = collect(first, active.size());
+                    if (!starting.isEmpty()) admit(starting, active);
                 }
-                List<Starting> starting = collect(first, active.size());
-                if (!starting.isEmpty()) admit(starting, active);
-                if (!active.isEmpty()) step(active);
+                if (!active.isEmpty() || inFlight != null) inFlight = step(active, inFlight);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -223,43 +240,102 @@ final class BatchingCaptionEngine implements CaptionEngine {
         }
     }
 
-    /** One decode step for all active sequences. */
-    private void step(List<ActiveSequence> active) {
-        int n = active.size();
+    /**
+     * Advances decoding by one step: with a step in flight, launches the next one first when overlapping is allowed
+     * (see the class comment), then reads the one in flight; with none, launches a step and reads it at once, or
+     * leaves it in flight to overlap the next. Returns the step left in flight, or null.
+     */
+    private InFlight step(List<ActiveSequence> active, InFlight inFlight) {
+        boolean overlap = overlapAllowed(active);
+        if (inFlight == null) {
+            InFlight launched = launch(active, null);
+            if (launched == null || overlap) return launched;
+            read(launched, active);
+            return null;
+        }
+        InFlight next = overlap ? launch(active, inFlight) : null;
+        if (!read(inFlight, active) && next != null) {
+            fail(next.rows(), active, "decode step failed: the step before it failed", null);
+            next = null;
+        }
+        return next;
+    }
+
+    private boolean overlapAllowed(List<ActiveSequence> active) {
+        if (!backend.overlapsDecode()) return false;
+        for (ActiveSequence s : active) if (!s.pick().greedy()) return false;
+        Admission waiting = ready.peek();
+        return waiting == null || active.size() >= maxBatch || !backend.canAllocate(sequenceLength(waiting.prepared()));
+    }
+
+    /**
+     * Launches a step for every active sequence that still needs a token after {@code inFlight} (those it finishes
+     * by length are left out), feeding those in {@code inFlight} the device's picks (token -1). A launch that fails
+     * fails its sequences. Returns null when there is nothing to launch.
+     */
+    private InFlight launch(List<ActiveSequence> active, InFlight inFlight) {
+        Set<ActiveSequence> carried = Collections.newSetFromMap(new IdentityHashMap<>());
+        if (inFlight != null) carried.addAll(inFlight.rows());
+        List<ActiveSequence> rows = new ArrayList<>(active.size());
+        for (ActiveSequence s : active) if (!carried.contains(s) || !s.oneTokenLeft()) rows.add(s);
+        if (rows.isEmpty()) return null;
+        int n = rows.size();
         List<ModelBackend.SequenceState> states = new ArrayList<>(n);
         List<ModelBackend.Pick> picks = new ArrayList<>(n);
         int[] tokens = new int[n];
         for (int i = 0; i < n; i++) {
-            states.add(active.get(i).state);
-            picks.add(active.get(i).pick());
-            tokens[i] = active.get(i).lastToken();
+            ActiveSequence s = rows.get(i);
+            states.add(s.state);
+            picks.add(s.pick());
+            tokens[i] = carried.contains(s) ? -1 : s.lastToken();
         }
         long start = System.nanoTime();
+        try {
+            return new InFlight(backend.launchDecode(states, tokens, picks), rows, start);
+        } catch (RuntimeException | OutOfMemoryError e) {
+            fail(rows, active, "decode step failed: " + e, e);
+            return null;
+        }
+    }
+
+    /** Reads a launched step and hands each live row its outcome; returns false when the step failed (its rows fail). */
+    private boolean read(InFlight step, List<ActiveSequence> active) {
         ModelBackend.PassResult result;
         try {
-            result = backend.decode(states, tokens, picks);
+            result = step.step().result();
         } catch (RuntimeException | OutOfMemoryError e) {
-            for (ActiveSequence s : active) {
-                s.state.close();
-                s.future.completeExceptionally(new CaptionException(ErrorClass.ENGINE_ERROR, s.prepared.request().id(), "decode step failed: " + e, e));
-            }
-            active.clear();
-            return;
+            fail(step.rows(), active, "decode step failed: " + e, e);
+            return false;
         }
-        long elapsed = System.nanoTime() - start;
-        List<ActiveSequence> still = new ArrayList<>(n);
-        for (int i = 0; i < n; i++) {
-            ActiveSequence s = active.get(i);
+        long now = System.nanoTime();
+        long elapsed = now - Math.max(step.launchedNanos(), lastReadNanos);
+        lastReadNanos = now;
+        for (int i = 0; i < step.rows().size(); i++) {
+            ActiveSequence s = step.rows().get(i);
+            if (s.retired) continue;  // ended by end-of-sequence in the step before: this row is discarded
             s.decodeNanos += elapsed;
             FinishReason done = s.accept(result, i);
-            if (done != null) retire(s, done);
-            else still.add(s);
+            if (done != null) {
+                retire(s, done);
+                active.remove(s);
+            }
         }
-        active.clear();
-        active.addAll(still);
+        return true;
+    }
+
+    /** Fails the live sequences among {@code rows} (an engine error; cause may be null) and drops them from {@code active}. */
+    private void fail(List<ActiveSequence> rows, List<ActiveSequence> active, String why, Throwable cause) {
+        for (ActiveSequence s : rows) {
+            if (s.retired) continue;
+            s.retired = true;
+            s.state.close();
+            s.future.completeExceptionally(new CaptionException(ErrorClass.ENGINE_ERROR, s.prepared.request().id(), why, cause));
+            active.remove(s);
+        }
     }
 
     private void retire(ActiveSequence s, FinishReason reason) {
+        s.retired = true;
         s.state.close();
         try {
             s.future.complete(s.result(reason, detokenizer));

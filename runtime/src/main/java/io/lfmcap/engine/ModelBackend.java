@@ -91,6 +91,27 @@ public interface ModelBackend extends AutoCloseable {
         return new PassResult(next, logits, 0);
     }
 
+    /**
+     * Starts one decode step like {@link #decode(List, int[], List)} and returns a handle to its result. A backend
+     * that {@link #overlapsDecode() overlaps} returns before the step has run, so that the caller can launch the next
+     * step before reading this one, and takes {@code tokens[i] < 0} to mean: feed sequence i the token its greedy
+     * pick chose in the step launched just before this one (never read back to the host in between). Results are
+     * read in launch order. The default runs the step at once (and needs every token).
+     */
+    default LaunchedStep launchDecode(List<SequenceState> sequences, int[] tokens, List<Pick> picks) {
+        PassResult result = decode(sequences, tokens, picks);
+        return () -> result;
+    }
+
+    /** Whether {@link #launchDecode} returns before the step has run and accepts tokens the device picked. */
+    default boolean overlapsDecode() { return false; }
+
+    /** A decode step started by {@link #launchDecode}. */
+    interface LaunchedStep {
+        /** Waits for the step and returns its outcome (greedy picks; logits for host picks). */
+        PassResult result();
+    }
+
     @Override
     void close();
 

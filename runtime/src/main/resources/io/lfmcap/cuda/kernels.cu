@@ -247,11 +247,15 @@ extern "C" __global__ void silu_mul(const bf16* __restrict__ gu, long rows, int 
 }
 
 // Decoder input rows: gather[r] >= 0 takes image feature row gather[r] (fp32, the projector's output,
-// HF masked_scatter at image_token_id); otherwise token id -gather[r]-1 from embed_tokens (bf16).
-extern "C" __global__ void embed_rows(const int* __restrict__ gather, const bf16* __restrict__ table,
+// HF masked_scatter at image_token_id); otherwise token id -gather[r]-1 from embed_tokens (bf16). fromPrev
+// (nullable) overrides: fromPrev[r] >= 0 takes token id prevTokens[fromPrev[r]], the device's pick for that
+// sequence in the decode step before (an overlapped step, fed without a round trip through the host).
+extern "C" __global__ void embed_rows(const int* __restrict__ gather, const int* __restrict__ fromPrev,
+                                      const int* __restrict__ prevTokens, const bf16* __restrict__ table,
                                       const float* __restrict__ image, int H, float* __restrict__ x) {
     const int r = blockIdx.x;
-    const int g = gather[r];
+    int g = gather[r];
+    if (fromPrev && fromPrev[r] >= 0) g = -prevTokens[fromPrev[r]] - 1;
     float* xr = x + (long)r * H;
     if (g >= 0) {
         const float* src = image + (long)g * H;

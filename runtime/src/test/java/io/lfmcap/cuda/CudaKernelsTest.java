@@ -344,7 +344,7 @@ class CudaKernelsTest {
         float[] got = gpu.run(() -> {
             long x = gpu.poisoned(4L * gather.length * hidden);
             long dImage = gpu.f32(image);
-            Kernels.embedRows(gpu.ctx, Kernels.Grid.of(gather.length, 256), gpu.i32(gather), gpu.bf16(table), dImage, hidden, x);
+            Kernels.embedRows(gpu.ctx, Kernels.Grid.of(gather.length, 256), gpu.i32(gather), 0L, 0L, gpu.bf16(table), dImage, hidden, x);
             return gpu.readF32(x, gather.length * hidden);
         });
         for (int r = 0; r < gather.length; r++)
@@ -352,6 +352,24 @@ class CudaKernelsTest {
                 float want = gather[r] >= 0 ? image[gather[r] * hidden + c] : bf(table[(-gather[r] - 1) * hidden + c]);
                 assertEquals(want, got[r * hidden + c], 0f, "row " + r);
             }
+    }
+
+    @Test
+    void embedRowsFeedsTheDevicePicksOfThePreviousStepWhereAsked() {
+        int hidden = 48, vocab = 20;
+        float[] table = randn(vocab * hidden, 1);
+        int[] gather = {-3, -1, -5, -1};      // token ids 2, (from the device), 4, (from the device)
+        int[] fromPrev = {-1, 2, -1, 0};      // rows 1 and 3 take the previous step's picks in rows 2 and 0
+        int[] prevPicks = {17, 9, 11};
+        float[] got = gpu.run(() -> {
+            long x = gpu.poisoned(4L * gather.length * hidden);
+            Kernels.embedRows(gpu.ctx, Kernels.Grid.of(gather.length, 256), gpu.i32(gather), gpu.i32(fromPrev), gpu.i32(prevPicks),
+                    gpu.bf16(table), 0L, hidden, x);
+            return gpu.readF32(x, gather.length * hidden);
+        });
+        int[] want = {2, 11, 4, 17};
+        for (int r = 0; r < gather.length; r++)
+            for (int c = 0; c < hidden; c++) assertEquals(bf(table[want[r] * hidden + c]), got[r * hidden + c], 0f, "row " + r);
     }
 
     @Test

@@ -10,6 +10,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class BatchingCaptionEngineTest {
     private static final int IMAGE_TOKEN = 3;
@@ -39,14 +41,16 @@ class BatchingCaptionEngineTest {
         return new CaptionRequest("r" + seed, ImageInput.of("img" + seed, new byte[] {(byte) seed}), "p", SamplingParams.GREEDY, maxNew, suppressEos);
     }
 
-    @Test
-    void batchedRequestsGiveTheSameTokensAsAloneAndBatchesForm() throws Exception {
+    /** overlap: the backend overlaps decode steps (the engine feeds step n + 1 the device's picks of step n). */
+    @ParameterizedTest(name = "overlapped steps: {0}")
+    @ValueSource(booleans = {false, true})
+    void batchedRequestsGiveTheSameTokensAsAloneAndBatchesForm(boolean overlap) throws Exception {
         List<int[]> alone = new ArrayList<>();
         ScriptedBackend single = new ScriptedBackend(61);
         try (BatchingCaptionEngine e = engine(single, 1)) {
             for (int i = 0; i < 12; i++) alone.add(e.submit(request(i, 5 + i, true)).get(10, TimeUnit.SECONDS).tokens());
         }
-        ScriptedBackend batched = new ScriptedBackend(61);
+        ScriptedBackend batched = new ScriptedBackend(61, overlap);
         try (BatchingCaptionEngine e = engine(batched, 8)) {
             List<CompletableFuture<CaptionResult>> futures = new ArrayList<>();
             for (int i = 0; i < 12; i++) futures.add(e.submit(request(i, 5 + i, true)));
@@ -60,18 +64,30 @@ class BatchingCaptionEngineTest {
         }
         assertTrue(batched.decodeBatchSizes.stream().anyMatch(n -> n > 1), "some decode steps ran several sequences: " + batched.decodeBatchSizes);
         assertTrue(batched.decodeBatchSizes.stream().allMatch(n -> n <= 8));
+        if (overlap) assertTrue(batched.fedFromDevice.get() > 0, "some steps were fed the device's picks");
         assertEquals(0, batched.openSequences.get(), "every sequence's caches were freed");
         assertTrue(batched.closed);
     }
 
-    @Test
-    void endOfSequenceStopsAndIsNotPartOfTheCaption() throws Exception {
+    /** With overlapped steps a sequence that meets end-of-sequence has one more step in flight, whose row is discarded. */
+    @ParameterizedTest(name = "overlapped steps: {0}")
+    @ValueSource(booleans = {false, true})
+    void endOfSequenceStopsAndIsNotPartOfTheCaption(boolean overlap) throws Exception {
         // vocab 11: logits peak at hash % 11, so EOS (7) comes soon for most seeds
-        ScriptedBackend backend = new ScriptedBackend(11);
+        List<int[]> plain = new ArrayList<>();
+        if (overlap) {
+            try (BatchingCaptionEngine e = engine(new ScriptedBackend(11), 4)) {
+                for (int i = 0; i < 20; i++) plain.add(e.submit(request(i, 30, false)).get(10, TimeUnit.SECONDS).tokens());
+            }
+        }
+        ScriptedBackend backend = new ScriptedBackend(11, overlap);
         int stopped = 0;
         try (BatchingCaptionEngine e = engine(backend, 4)) {
+            List<CompletableFuture<CaptionResult>> futures = new ArrayList<>();
+            for (int i = 0; i < 20; i++) futures.add(e.submit(request(i, 30, false)));
             for (int i = 0; i < 20; i++) {
-                CaptionResult r = e.submit(request(i, 30, false)).get(10, TimeUnit.SECONDS);
+                CaptionResult r = futures.get(i).get(10, TimeUnit.SECONDS);
+                if (overlap) assertArrayEquals(plain.get(i), r.tokens(), "request " + i + " as without overlap");
                 for (int t : r.tokens()) assertNotEquals(EOS, t);
                 if (r.finishReason() == FinishReason.STOP) {
                     stopped++;
@@ -82,6 +98,7 @@ class BatchingCaptionEngineTest {
             }
         }
         assertTrue(stopped > 0, "at least one request met end-of-sequence");
+        assertEquals(0, backend.openSequences.get(), "every sequence's caches were freed");
     }
 
     @Test
@@ -100,9 +117,10 @@ class BatchingCaptionEngineTest {
         }
     }
 
-    @Test
-    void aFailedDecodeStepFailsItsSequencesAndTheEngineGoesOn() throws Exception {
-        ScriptedBackend backend = new ScriptedBackend(61);
+    @ParameterizedTest(name = "overlapped steps: {0}")
+    @ValueSource(booleans = {false, true})
+    void aFailedDecodeStepFailsItsSequencesAndTheEngineGoesOn(boolean overlap) throws Exception {
+        ScriptedBackend backend = new ScriptedBackend(61, overlap);
         try (BatchingCaptionEngine e = engine(backend, 4)) {
             backend.failDecode = true;
             CompletionException failure = assertThrows(CompletionException.class, () -> e.submit(request(1, 6, true)).join());

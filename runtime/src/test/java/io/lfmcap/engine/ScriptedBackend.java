@@ -2,24 +2,68 @@ package io.lfmcap.engine;
 
 import io.lfmcap.image.PatchGrid;
 import java.util.ArrayList;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A deterministic stand-in for a model, to test scheduling apart from numerics: each sequence keeps a
  * running hash of everything it was fed (embeddings and tokens, in order) and its logits peak at
  * {@code hash % vocab}. So the tokens depend on the whole history, and batching changes nothing
- * unless the scheduler mixes sequences up.
+ * unless the scheduler mixes sequences up. With {@code overlaps} it also plays an overlapping backend
+ * ({@link #launchDecode}): a step may be fed the picks of the step launched before it (token -1), which it keeps
+ * as a device would, forgetting them at a prefill or a plain step; at most two steps may be unread.
  */
 final class ScriptedBackend implements ModelBackend {
     static final int HIDDEN = 4;
     final int vocab;
+    final boolean overlaps;
     final AtomicInteger openSequences = new AtomicInteger();
     final List<Integer> decodeBatchSizes = new ArrayList<>();
+    /** Steps launched with device-fed tokens (overlapping mode). */
+    final AtomicInteger fedFromDevice = new AtomicInteger();
     volatile boolean failDecode;
     volatile boolean closed;
+    private Map<SequenceState, Integer> lastPicks;
+    private int unread;
 
-    ScriptedBackend(int vocab) { this.vocab = vocab; }
+    ScriptedBackend(int vocab) { this(vocab, false); }
+
+    ScriptedBackend(int vocab, boolean overlaps) {
+        this.vocab = vocab;
+        this.overlaps = overlaps;
+    }
+
+    @Override
+    public boolean overlapsDecode() { return overlaps; }
+
+    @Override
+    public synchronized LaunchedStep launchDecode(List<SequenceState> sequences, int[] tokens, List<Pick> picks) {
+        if (!overlaps) return ModelBackend.super.launchDecode(sequences, tokens, picks);
+        if (unread == 2) throw new IllegalStateException("a third decode step launched before the first was read");
+        int[] fed = tokens.clone();
+        boolean fromDevice = false;
+        for (int i = 0; i < fed.length; i++) {
+            if (fed[i] >= 0) continue;
+            Integer pick = lastPicks == null ? null : lastPicks.get(sequences.get(i));
+            if (pick == null) throw new IllegalStateException("sequence " + i + " fed from a step that did not run it");
+            fed[i] = pick;
+            fromDevice = true;
+        }
+        if (fromDevice) fedFromDevice.incrementAndGet();
+        PassResult result = decode(sequences, fed, picks);
+        Map<SequenceState, Integer> map = new IdentityHashMap<>();
+        for (int i = 0; i < fed.length; i++) map.put(sequences.get(i), result.tokens()[i]);
+        lastPicks = map;
+        unread++;
+        return () -> {
+            synchronized (ScriptedBackend.this) {
+                unread--;
+            }
+            return result;
+        };
+    }
 
     @Override
     public float[] encodeImage(List<PatchGrid> views) {
@@ -67,7 +111,8 @@ final class ScriptedBackend implements ModelBackend {
     public SequenceState newSequence(int maxTokens) { return new State(maxTokens); }
 
     @Override
-    public float[] prefill(SequenceState sequence, float[] embeddings, int length) {
+    public synchronized float[] prefill(SequenceState sequence, float[] embeddings, int length) {
+        lastPicks = null;
         State s = (State) sequence;
         for (int i = 0; i < length * HIDDEN; i++) s.hash = s.hash * 31 + Float.floatToIntBits(embeddings[i]);
         s.position += length;
@@ -77,6 +122,7 @@ final class ScriptedBackend implements ModelBackend {
     @Override
     public synchronized float[][] decode(List<SequenceState> sequences, int[] tokens) {
         decodeBatchSizes.add(sequences.size());
+        lastPicks = null;
         if (failDecode) throw new IllegalStateException("scripted decode failure");
         float[][] out = new float[sequences.size()][];
         for (int i = 0; i < tokens.length; i++) {

@@ -1,0 +1,89 @@
+package io.lfmcap.cuda;
+
+import static org.bytedeco.cuda.global.cudart.*;
+
+import java.nio.ByteBuffer;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import org.bytedeco.cuda.cudart.CUevent_st;
+
+/**
+ * The host side of overlapped decode steps ({@link CudaBackend#launchDecode}): each launched step's greedy picks
+ * are copied to one of two pinned slots, fenced by that slot's event, and read when its result is asked for; and
+ * which sequence sat in which row of the last launched step, since a later step may feed a sequence the pick the
+ * device left in that row (TextDecoder.decodeStep's fromPrev). Steps are read in launch order with at most two
+ * outstanding: the engine reads step n before it launches step n + 2, so a slot is never refilled unread.
+ */
+final class LaunchedSteps implements AutoCloseable {
+    private final GpuContext ctx;
+    private final int slotInts;
+    private final PinnedBuffer picks;
+    private final CUevent_st[] copied = {new CUevent_st(), new CUevent_st()};
+    private long launched;
+    private long read;
+    /** Rows of the last launched step whose picks are still in the device's pick buffer; null when overwritten. */
+    private Map<CudaSequence, Integer> lastRows;
+
+    LaunchedSteps(GpuContext ctx, int maxSequences) {
+        this.ctx = ctx;
+        this.slotInts = maxSequences;
+        this.picks = new PinnedBuffer("decode step picks", 2 * 4L * maxSequences);
+        int made = 0;
+        try {
+            for (; made < 2; made++) Cuda.check(cudaEventCreateWithFlags(copied[made], cudaEventDisableTiming), "cudaEventCreateWithFlags");
+        } catch (RuntimeException e) {
+            for (int i = 0; i < made; i++) cudaEventDestroy(copied[i]);
+            picks.close();
+            throw e;
+        }
+    }
+
+    /** The row of {@code s} in the last launched step, whose pick is still on the device; -1 if none. */
+    int lastRow(CudaSequence s) {
+        Integer row = lastRows == null ? null : lastRows.get(s);
+        return row == null ? -1 : row;
+    }
+
+    /** The device's pick buffer was overwritten (a prefill, a synchronous step): no later step may feed from it. */
+    void forget() { lastRows = null; }
+
+    /**
+     * After a step's launches on the stream: queues the copy of its picks ({@code devicePicks}, one int per row of
+     * {@code rows}) to the next slot. Returns the step's number, for {@link #read}.
+     */
+    long record(List<CudaSequence> rows, long devicePicks) {
+        if (launched - read >= 2) throw new IllegalStateException("two decode steps are already outstanding: read the older one first");
+        int slot = (int) (launched % 2);
+        ctx.toHost(picks.address() + 4L * slot * slotInts, devicePicks, 4L * rows.size());
+        Cuda.check(cudaEventRecord(copied[slot], ctx.stream), "cudaEventRecord(decode step picks)");
+        Map<CudaSequence, Integer> map = new IdentityHashMap<>(rows.size() * 2);
+        for (int i = 0; i < rows.size(); i++) map.put(rows.get(i), i);
+        lastRows = map;
+        return launched++;
+    }
+
+    /** Waits for step {@code number}'s picks (steps are read in launch order) and returns its {@code n} of them. */
+    int[] read(long number, int n) {
+        if (number != read) throw new IllegalStateException("decode steps are read in launch order: step " + number + " asked before step " + read);
+        int slot = (int) (number % 2);
+        Cuda.check(cudaEventSynchronize(copied[slot]), "waiting for a decode step's picks");
+        ByteBuffer b = picks.buffer();
+        int[] out = new int[n];
+        for (int i = 0; i < n; i++) out[i] = b.getInt(4 * (slot * slotInts + i));
+        read++;
+        return out;
+    }
+
+    /** After a failed call: steps launched but not read are dropped (their results are not wanted any more). */
+    void abandon() {
+        read = launched;
+        lastRows = null;
+    }
+
+    @Override
+    public void close() {
+        for (CUevent_st e : copied) cudaEventDestroy(e);
+        picks.close();
+    }
+}

@@ -20,6 +20,7 @@
 #include <vector>
 #include <algorithm>
 #include <cuda_runtime.h>
+#include "cuda_check.h"
 
 #ifdef ATTN_KERNELS_SOURCE
 #include ATTN_KERNELS_SOURCE
@@ -34,14 +35,6 @@ static const int DIRECT_WARPS = ATTN_DIRECT_WARPS, PAGED_WARPS = ATTN_PAGED_WARP
 static const int DIRECT_WARPS = 4, PAGED_WARPS = 4;
 #endif
 
-#define CK(x)                                                                                       \
-    do {                                                                                            \
-        cudaError_t e_ = (x);                                                                       \
-        if (e_ != cudaSuccess) {                                                                    \
-            fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #x, cudaGetErrorString(e_));      \
-            exit(2);                                                                                \
-        }                                                                                           \
-    } while (0)
 
 typedef void (*AttnKernel)(ATTN_ARGS);
 typedef void (*SimpleKernel)(ATTN_ARGS, int);

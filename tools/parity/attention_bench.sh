@@ -14,30 +14,16 @@
 # Each prints register/shared use and occupancy, the checks against the fp32 kernels (exit 1 on a failure), then us
 # per launch and TFLOP/s for 26 views x 1024 patches (12 heads x 64 and 16 heads x 72) and a paged decoder prefill.
 set -euo pipefail
-cd "$(git -C "$(dirname "$0")" rev-parse --show-toplevel)"
-src=runtime/src/main/resources/io/lfmcap/cuda
-flags=(-O3 -arch=sm_90 -std=c++17)
-work=.gpu/attention
-mkdir -p "$work"
+. "$(dirname "$0")/kernel_bench.sh"
 
-build() {  # build NAME CONCATENATED_SOURCE
-  nvcc "${flags[@]}" -DATTN_KERNELS_SOURCE="\"$PWD/$2\"" -o ".gpu/$1" tools/parity/attention_bench.cu
-  echo "built .gpu/$1"
+attention_variant() {  # a sed filter per variant, source on stdin
+  case "$1" in
+    w4) sed -e 's/^#define ATTN_DIRECT_WARPS 8\b/#define ATTN_DIRECT_WARPS 4/' \
+            -e 's/^FLASH_KERNELS(\([0-9]*\), [0-9]*,/FLASH_KERNELS(\1, 4,/';;
+    b1) sed -e 's/^FLASH_KERNELS(\([0-9]*\), [0-9]*,/FLASH_KERNELS(\1, 1,/';;
+    k32) sed -e 's/constexpr int BN = HD <= 80 ? 64 : 32;/constexpr int BN = 32;/';;
+    *) echo "unknown variant $1 (w4, b1, k32)" >&2; exit 2;;
+  esac
 }
 
-cat "$src/kernels.cu" "$src/decode.cu" > "$work/tree.cu"
-build attention_bench "$work/tree.cu"
-(git show "HEAD:$src/kernels.cu"; git show "HEAD:$src/decode.cu") > "$work/base.cu"
-build attention_bench_base "$work/base.cu"
-
-for v in ${VARIANTS:-}; do
-  case "$v" in
-    w4) sed -e 's/^#define ATTN_DIRECT_WARPS 8\b/#define ATTN_DIRECT_WARPS 4/' \
-            -e 's/^FLASH_KERNELS(\([0-9]*\), [0-9]*,/FLASH_KERNELS(\1, 4,/' "$work/tree.cu" > "$work/$v.cu";;
-    b1) sed -e 's/^FLASH_KERNELS(\([0-9]*\), [0-9]*,/FLASH_KERNELS(\1, 1,/' "$work/tree.cu" > "$work/$v.cu";;
-    k32) sed -e 's/constexpr int BN = HD <= 80 ? 64 : 32;/constexpr int BN = 32;/' "$work/tree.cu" > "$work/$v.cu";;
-    *) echo "unknown variant $v (w4, b1, k32)" >&2; exit 2;;
-  esac
-  if cmp -s "$work/tree.cu" "$work/$v.cu"; then echo "variant $v changed nothing (kernels.cu moved on?)" >&2; exit 2; fi
-  build "attention_bench_$v" "$work/$v.cu"
-done
+kernel_bench attention_bench tools/parity/attention_bench.cu ATTN_KERNELS_SOURCE attention_variant

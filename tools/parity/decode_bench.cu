@@ -25,6 +25,7 @@
 #include <algorithm>
 #include <functional>
 #include <cuda_runtime.h>
+#include "cuda_check.h"
 
 #ifdef DECODE_KERNELS_SOURCE
 #include DECODE_KERNELS_SOURCE
@@ -40,14 +41,6 @@ static const bool HAVE_PDL = false;
 #endif
 static const int ATTN_THREADS = DEC_WARPS * 32;  // TextDecoder: DECODE_ATTENTION_THREADS
 
-#define CK(x)                                                                                       \
-    do {                                                                                            \
-        cudaError_t e_ = (x);                                                                       \
-        if (e_ != cudaSuccess) {                                                                    \
-            fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #x, cudaGetErrorString(e_));      \
-            exit(2);                                                                                \
-        }                                                                                           \
-    } while (0)
 
 static cudaStream_t stream;
 
@@ -227,7 +220,7 @@ struct Model {
     void step(int rows, bool pdl) {
         const Shape& s = sh;
         const int H = s.H, qW = s.heads * s.hd;
-        launch(embed_rows, dim3(rows), 256, 0, false, gather, lmHead, (const float*)nullptr, H, x);
+        launch(embed_rows, dim3(rows), 256, 0, false, gather, (const int*)nullptr, (const int*)nullptr, lmHead, (const float*)nullptr, H, x);
         for (int l = 0; l < s.layers; l++) {
             const Layer& y = L[l];
             gemvNormed(false, x, y.opNorm, y.mix, y.mixRows, H, big, rows, pdl);
@@ -520,7 +513,7 @@ static void timeShape(Model& m, int replays) {
         struct Kind { const char* name; std::function<void(int, bool)> one; long bytes; int n; };
         const long kvBytes = 2L * 2 * rows * s.kvHeads * 300 * s.hd;
         std::vector<Kind> kinds = {
-            {"embed_rows", [&](int, bool) { launch(embed_rows, dim3(rows), 256, 0, false, m.gather, m.lmHead, (const float*)nullptr, H, m.x); }, 2L * rows * H, 1},
+            {"embed_rows", [&](int, bool) { launch(embed_rows, dim3(rows), 256, 0, false, m.gather, (const int*)nullptr, (const int*)nullptr, m.lmHead, (const float*)nullptr, H, m.x); }, 2L * rows * H, 1},
             {"gemv_rms in-proj conv 3H x H", [&](int i, bool p) { const Layer& y = m.L[conv[i % conv.size()]]; gemvNormed(false, m.x, y.opNorm, y.mix, y.mixRows, H, m.big, rows, p); }, 2L * 3 * H * H, (int)conv.size()},
             {"gemv_rms in-proj attention qkv", [&](int i, bool p) { const Layer& y = m.L[attn[i % attn.size()]]; gemvNormed(false, m.x, y.opNorm, y.mix, y.mixRows, H, m.big, rows, p); }, 2L * (s.heads + 2 * s.kvHeads) * s.hd * H, (int)attn.size()},
             {"short_conv_step", [&](int i, bool p) { const Layer& y = m.L[conv[i % conv.size()]]; launch(short_conv_step, dim3((H + 255) / 256, rows), 256, 0, p, m.big, H, y.taps, CONV_L, y.convState, (long)(CONV_L - 1) * H, m.segSlot, m.mixed); }, 0, (int)conv.size()},

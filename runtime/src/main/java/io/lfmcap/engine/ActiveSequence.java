@@ -48,17 +48,20 @@ final class ActiveSequence {
         return ModelBackend.Pick.greedy(prepared.request().suppressEos() ? eosTokenId : -1);
     }
 
-    /** Takes a pass's outcome for this sequence: its greedy token, or its logits to sample from. */
-    FinishReason accept(ModelBackend.PassResult result, int i) {
+    /**
+     * This sequence's next token from a pass's outcome (row i): its greedy pick, or a draw from its logits. Touches
+     * only this sequence's sampler, so different sequences may choose on different threads.
+     */
+    int choose(ModelBackend.PassResult result, int i) {
         float[] logits = result.logits()[i];
-        return accept(logits != null ? sampler.next(logits) : result.tokens()[i]);
+        return logits != null ? sampler.next(logits) : result.tokens()[i];
     }
 
     /**
      * Records the next token; returns the finish reason when the sequence is done (end-of-sequence chosen,
      * or max new tokens reached), else null.
      */
-    private FinishReason accept(int token) {
+    FinishReason accept(int token) {
         if (token == eosTokenId && !prepared.request().suppressEos()) return FinishReason.STOP;
         if (count == generated.length) generated = Arrays.copyOf(generated, count * 2);
         generated[count++] = token;

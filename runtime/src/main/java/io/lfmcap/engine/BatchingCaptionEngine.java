@@ -7,12 +7,15 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
+import java.util.function.IntConsumer;
+import java.util.stream.IntStream;
 
 /**
  * Continuous batching over a {@link ModelBackend}.
@@ -49,6 +52,8 @@ final class BatchingCaptionEngine implements CaptionEngine {
     private final String description;
     private final AutoCloseable resources;
     private final ExecutorService preprocessing;
+    /** Draws from host logits of one pass, in parallel over its sequences (the worker waits for them). */
+    private final ForkJoinPool sampling;
     private final LinkedBlockingQueue<Admission> ready = new LinkedBlockingQueue<>();
     private final Thread worker;
     private volatile boolean closed;
@@ -71,6 +76,7 @@ final class BatchingCaptionEngine implements CaptionEngine {
         this.resources = resources;
         int id = ENGINES.incrementAndGet();
         this.preprocessing = Executors.newFixedThreadPool(preprocessThreads, daemonThreads("lfmcap-preprocess-" + id));
+        this.sampling = new ForkJoinPool(preprocessThreads);
         this.worker = daemonThreads("lfmcap-engine-" + id).newThread(this::run);
         worker.start();
     }
@@ -230,11 +236,12 @@ final class BatchingCaptionEngine implements CaptionEngine {
             return;
         }
         long elapsed = System.nanoTime() - start;
+        int[] chosen = choose(sequences, result);
         for (int i = 0; i < n; i++) {
             ActiveSequence s = sequences.get(i);
             s.visionNanos = result.visionNanos() / n;
             s.prefillNanos = Math.max(0, elapsed - result.visionNanos()) / n;
-            FinishReason done = s.accept(result, i);
+            FinishReason done = s.accept(chosen[i]);
             if (done != null) retire(s, done);
             else active.add(s);
         }
@@ -310,17 +317,35 @@ final class BatchingCaptionEngine implements CaptionEngine {
         long now = System.nanoTime();
         long elapsed = now - Math.max(step.launchedNanos(), lastReadNanos);
         lastReadNanos = now;
+        int[] chosen = choose(step.rows(), result);
         for (int i = 0; i < step.rows().size(); i++) {
             ActiveSequence s = step.rows().get(i);
             if (s.retired) continue;  // ended by end-of-sequence in the step before: this row is discarded
             s.decodeNanos += elapsed;
-            FinishReason done = s.accept(result, i);
+            FinishReason done = s.accept(chosen[i]);
             if (done != null) {
                 retire(s, done);
                 active.remove(s);
             }
         }
         return true;
+    }
+
+    /**
+     * Each live row's next token (ActiveSequence.choose): greedy picks as they came, draws from host logits (about a
+     * pass over 65,536 logits each) spread over the sampling pool when there are several.
+     */
+    private int[] choose(List<ActiveSequence> rows, ModelBackend.PassResult result) {
+        int n = rows.size();
+        int[] chosen = new int[n];
+        int drawn = 0;
+        for (int i = 0; i < n; i++) if (result.logits()[i] != null && !rows.get(i).retired) drawn++;
+        IntConsumer pick = i -> {
+            if (!rows.get(i).retired) chosen[i] = rows.get(i).choose(result, i);
+        };
+        if (drawn < 2) for (int i = 0; i < n; i++) pick.accept(i);
+        else sampling.submit(() -> IntStream.range(0, n).parallel().forEach(pick)).join();
+        return chosen;
     }
 
     /** Fails the live sequences among {@code rows} (an engine error; cause may be null) and drops them from {@code active}. */
@@ -374,6 +399,7 @@ final class BatchingCaptionEngine implements CaptionEngine {
             Thread.currentThread().interrupt();
         }
         drainReady();
+        sampling.shutdown();
         backend.close();
         try {
             resources.close();

@@ -69,6 +69,31 @@ class BatchingCaptionEngineTest {
         assertTrue(batched.closed);
     }
 
+    /** Draws from host logits run in parallel over a pass's sequences; each request's seeded draws stay its own. */
+    @Test
+    void sampledRequestsDrawTheSameTokensAloneAndBatched() throws Exception {
+        SamplingParams sampled = new SamplingParams(0.8, 1.0, 0.1, 1.0, 0);
+        List<int[]> alone = new ArrayList<>();
+        try (BatchingCaptionEngine e = engine(new ScriptedBackend(61), 1)) {
+            for (int i = 0; i < 12; i++) alone.add(e.submit(sampledRequest(i, sampled)).get(10, TimeUnit.SECONDS).tokens());
+        }
+        ScriptedBackend batched = new ScriptedBackend(61, true);
+        try (BatchingCaptionEngine e = engine(batched, 8)) {
+            List<CompletableFuture<CaptionResult>> futures = new ArrayList<>();
+            for (int i = 0; i < 12; i++) futures.add(e.submit(sampledRequest(i, sampled)));
+            for (int i = 0; i < 12; i++) assertArrayEquals(alone.get(i), futures.get(i).get(10, TimeUnit.SECONDS).tokens(), "request " + i);
+        }
+        assertTrue(batched.decodeBatchSizes.stream().anyMatch(n -> n > 1), "some steps drew for several sequences");
+        assertEquals(0, batched.fedFromDevice.get(), "host draws are never overlapped");
+        long distinct = alone.stream().map(Arrays::toString).distinct().count();
+        assertTrue(distinct > 6, "the seeds give different draws: " + distinct);
+    }
+
+    private static CaptionRequest sampledRequest(int seed, SamplingParams base) {
+        SamplingParams p = new SamplingParams(base.temperature(), base.topP(), base.minP(), base.repetitionPenalty(), 1000 + seed);
+        return new CaptionRequest("s" + seed, ImageInput.of("img" + seed, new byte[] {(byte) seed}), "p", p, 20, true);
+    }
+
     /** With overlapped steps a sequence that meets end-of-sequence has one more step in flight, whose row is discarded. */
     @ParameterizedTest(name = "overlapped steps: {0}")
     @ValueSource(booleans = {false, true})

@@ -52,6 +52,30 @@ class TokenSamplerTest {
         assertEquals(Set.of(0, 1), drawn);
     }
 
+    /**
+     * The min-p draw (only candidates near the top exponentiated, weights relative to the top token) picks what the
+     * full softmax path picks: the same seed over the same logits, against a sampler that takes the full path because
+     * of a top-p so close to 1 that it drops nothing min-p would keep.
+     */
+    @Test
+    void theMinPShortcutDrawsWhatTheFullSoftmaxDraws() {
+        java.util.Random r = new java.util.Random(5);
+        for (double minP : new double[] {0.15, 0.02, 0.6}) {
+            TokenSampler fast = new TokenSampler(new SamplingParams(0.7, 1.0, minP, 1.0, 99), 2000, new int[0], 99, false);
+            TokenSampler full = new TokenSampler(new SamplingParams(0.7, 1 - 1e-12, minP, 1.0, 99), 2000, new int[0], 99, false);
+            Set<Integer> distinct = new HashSet<>();
+            for (int i = 0; i < 300; i++) {
+                float[] logits = new float[2000];
+                // logits spread so that about a quarter of the tokens fall below the min-p bound, many close to it
+                for (int k = 0; k < logits.length; k++) logits[k] = (float) (r.nextDouble() * -Math.log(minP) * 1.3 * 0.7);
+                int a = fast.next(logits.clone()), b = full.next(logits.clone());
+                assertEquals(b, a, "draw " + i + " at min_p " + minP);
+                distinct.add(a);
+            }
+            assertTrue(distinct.size() > 5, "the draws vary: " + distinct.size());
+        }
+    }
+
     @Test
     void theSameSeedDrawsTheSameSequence() {
         SamplingParams p = new SamplingParams(0.9, 1.0, 0, 1.0, 1234);

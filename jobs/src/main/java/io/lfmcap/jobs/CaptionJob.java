@@ -123,8 +123,9 @@ public final class CaptionJob implements Callable<Integer> {
     @Option(names = "--engine-threads", paramLabel = "N", defaultValue = "0", description = "Engine preprocessing (and CPU math) threads per executor; 0 = spark.executor.cores. Default: ${DEFAULT-VALUE}.")
     int engineThreads;
 
-    @Option(names = "--max-batch", paramLabel = "N", description = "Sequences one engine decodes together. Default: the engine's (8).")
-    Integer maxBatch;
+    @Option(names = "--max-batch", paramLabel = "N", defaultValue = "0", description = "Sequences one engine decodes together; 0: "
+            + CaptionSettings.GPU_MAX_BATCH + " on a GPU, 8 on the CPU. Default: ${DEFAULT-VALUE}.")
+    int maxBatch;
 
     @Option(names = "--max-image-pixels", paramLabel = "N", description = "Images declaring more pixels become too_large rows. Default: " + EngineOptions.DEFAULT_MAX_IMAGE_PIXELS + ".")
     Long maxImagePixels;
@@ -139,7 +140,8 @@ public final class CaptionJob implements Callable<Integer> {
     @Option(names = "--partitions", paramLabel = "N", defaultValue = "0", description = "Repartition the input into N tasks (0: as listed/stored). Default: ${DEFAULT-VALUE}.")
     int partitions;
 
-    @Option(names = "--in-flight", paramLabel = "N", defaultValue = "" + CaptionSettings.DEFAULT_IN_FLIGHT, description = "Requests each task keeps submitted ahead. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--in-flight", paramLabel = "N", defaultValue = "0", description = "Requests each task keeps submitted ahead; 0: enough for the executor's tasks to fill a batch (at least "
+            + CaptionSettings.DEFAULT_IN_FLIGHT + "). Default: ${DEFAULT-VALUE}.")
     int inFlight;
 
     @Option(names = "--progress-interval", paramLabel = "SECONDS", defaultValue = "30", description = "Seconds between progress lines in the driver log. Default: ${DEFAULT-VALUE}.")
@@ -290,8 +292,7 @@ public final class CaptionJob implements Callable<Integer> {
         }
         CaptionSettings s = CaptionSettings.defaults().withPrompt(prompt).withMaxNewTokens(maxNewTokens).withSampling(sampling)
                 .withBackend(b).withEngineThreads(engineThreads).withInFlight(inFlight).withMaxFileBytes(maxFileBytes)
-                .withLocalModelDir(localModelDir);
-        if (maxBatch != null) s = s.withMaxBatch(maxBatch);
+                .withLocalModelDir(localModelDir).withMaxBatch(maxBatch);
         if (maxImagePixels != null) s = s.withMaxImagePixels(maxImagePixels);
         if (maxSequenceTokens != null) s = s.withMaxSequenceTokens(maxSequenceTokens);
         return s;

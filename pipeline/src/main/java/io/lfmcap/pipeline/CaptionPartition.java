@@ -41,6 +41,7 @@ final class CaptionPartition implements MapPartitionsFunction<Row, Row> {
         if (lease.loadedNow()) metrics.recordModelLoad(lease.value().loadDescription());
         ImageFileReader reader = hasImageColumn ? null : new ImageFileReader(hadoopConf.value().value(), settings.maxFileBytes());
         var loaded = lease.value();
-        return new CaptionWindow(rows, hasImageColumn, reader, loaded.engine(), loaded.identity(), settings, metrics);
+        int inFlight = settings.inFlightPerTask(options.maxBatch(), TaskDevices.taskSlots());
+        return new CaptionWindow(rows, hasImageColumn, reader, loaded.engine(), loaded.identity(), settings, inFlight, metrics);
     }
 }

@@ -17,11 +17,13 @@ import java.util.Objects;
  *                         CUDA: the task's GPU address, or device 0 without GPU scheduling; CPU
  * @param engineThreads    threads of each engine for preprocessing (and the math on the CPU backend);
  *                         0: the executor's {@code spark.executor.cores}, else its processors
- * @param maxBatch         sequences one engine decodes together (shared by all tasks of the executor)
+ * @param maxBatch         sequences one engine decodes together (shared by all tasks of the executor); 0: by
+ *                         device, {@value #GPU_MAX_BATCH} on a GPU, the engine's default (8) on the CPU
  * @param maxImagePixels   images declaring more pixels become {@code too_large} rows before decoding
  * @param maxSequenceTokens longest prompt + image tokens + caption a request may reach
  * @param inFlight         requests one task keeps submitted ahead of the row it is writing (each holds
- *                         its decoded image until the engine has preprocessed it)
+ *                         its decoded image until the engine has preprocessed it); 0: enough that the executor's
+ *                         tasks together fill a batch, at least {@value #DEFAULT_IN_FLIGHT} ({@link #inFlightPerTask})
  * @param maxFileBytes     image files larger than this become {@code too_large} rows unread
  * @param localModelDir    executor-local folder for model copies, or null for Spark's per-application
  *                         work folder ({@code SparkFiles.getRootDirectory()})
@@ -34,34 +36,52 @@ public record CaptionSettings(String prompt, int maxNewTokens, double temperatur
 
     public static final int DEFAULT_MAX_NEW_TOKENS = 128;
     public static final int DEFAULT_IN_FLIGHT = 8;
+    /** The batch a GPU engine decodes when the job does not say (docs/BENCHMARKS.md: 450M 509 images/s at 128). */
+    public static final int GPU_MAX_BATCH = 128;
     public static final long DEFAULT_MAX_FILE_BYTES = 64L << 20;
 
     public CaptionSettings {
         Objects.requireNonNull(prompt, "prompt");
         Objects.requireNonNull(backend, "backend");
         if (maxNewTokens < 1) throw new IllegalArgumentException("max new tokens must be >= 1, got " + maxNewTokens);
-        if (inFlight < 1) throw new IllegalArgumentException("in-flight requests per task must be >= 1, got " + inFlight);
+        if (inFlight < 0) throw new IllegalArgumentException("in-flight requests per task must be >= 1 (0: by batch), got " + inFlight);
+        if (maxBatch < 0) throw new IllegalArgumentException("max batch must be >= 1 (0: by device), got " + maxBatch);
         if (maxFileBytes < 1) throw new IllegalArgumentException("max file bytes must be >= 1, got " + maxFileBytes);
         if (engineThreads < 0) throw new IllegalArgumentException("engine threads must be >= 0 (0: the executor's cores), got " + engineThreads);
         // Validate now, on the driver, rather than in every task (fields are not assigned yet here).
         new SamplingParams(temperature, topP, minP, repetitionPenalty, seed);
-        new EngineOptions(backend, Math.max(1, engineThreads), maxBatch, 0, maxImagePixels, maxSequenceTokens);
+        new EngineOptions(backend, Math.max(1, engineThreads), Math.max(1, maxBatch), 0, maxImagePixels, maxSequenceTokens);
     }
 
     /** Greedy decoding, the default prompt, engine defaults, Spark's default work folder. */
     public static CaptionSettings defaults() {
         EngineOptions e = EngineOptions.defaults();
         return new CaptionSettings(CaptionRequest.DEFAULT_PROMPT, DEFAULT_MAX_NEW_TOKENS, 0, 1, 0, 1, 0,
-                EngineOptions.Backend.AUTO, 0, e.maxBatch(), e.maxImagePixels(), e.maxSequenceTokens(),
-                DEFAULT_IN_FLIGHT, DEFAULT_MAX_FILE_BYTES, null);
+                EngineOptions.Backend.AUTO, 0, 0, e.maxImagePixels(), e.maxSequenceTokens(), 0, DEFAULT_MAX_FILE_BYTES, null);
     }
 
     public SamplingParams sampling() { return new SamplingParams(temperature, topP, minP, repetitionPenalty, seed); }
 
-    /** Engine options for one device; the backend is resolved per task ({@link TaskDevices}). */
-    EngineOptions engineOptions(int deviceIndex, int executorCores) {
+    /**
+     * Engine options on {@code resolved} (the backend decided per task, {@link TaskDevices}) for one device: the batch
+     * by device when not given.
+     */
+    EngineOptions engineOptions(EngineOptions.Backend resolved, int deviceIndex, int executorCores) {
         int threads = engineThreads > 0 ? engineThreads : executorCores;
-        return new EngineOptions(backend, threads, maxBatch, deviceIndex, maxImagePixels, maxSequenceTokens);
+        int batch = maxBatch > 0 ? maxBatch : resolved == EngineOptions.Backend.CUDA ? GPU_MAX_BATCH : EngineOptions.defaults().maxBatch();
+        return new EngineOptions(resolved, threads, batch, deviceIndex, maxImagePixels, maxSequenceTokens);
+    }
+
+    /**
+     * Requests one task keeps submitted: as given, or (0) enough that the executor's {@code taskSlots} tasks, which
+     * share one engine, can fill a batch of {@code engineBatch} together, at least {@value #DEFAULT_IN_FLIGHT}. (More
+     * would keep the next batch preprocessed ahead, but each request holds its decoded image meanwhile:
+     * docs/spark.md.)
+     */
+    public int inFlightPerTask(int engineBatch, int taskSlots) {
+        if (inFlight > 0) return inFlight;
+        int slots = Math.max(1, taskSlots);
+        return Math.max(DEFAULT_IN_FLIGHT, (engineBatch + slots - 1) / slots);
     }
 
     public CaptionSettings withPrompt(String p) { return new CaptionSettings(p, maxNewTokens, temperature, topP, minP, repetitionPenalty, seed, backend, engineThreads, maxBatch, maxImagePixels, maxSequenceTokens, inFlight, maxFileBytes, localModelDir); }

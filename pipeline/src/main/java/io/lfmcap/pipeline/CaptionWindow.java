@@ -35,10 +35,12 @@ final class CaptionWindow implements Iterator<Row> {
     private final CaptionSettings settings;
     private final SamplingParams sampling;
     private final CaptionMetrics metrics;
+    /** Requests submitted ahead of the row being returned (CaptionSettings.inFlightPerTask). */
+    private final int inFlight;
     private final ArrayDeque<Pending> window = new ArrayDeque<>();
 
     CaptionWindow(Iterator<Row> input, boolean hasImageColumn, ImageFileReader reader, CaptionEngine engine,
-                  CaptionSchema.ModelIdentity model, CaptionSettings settings, CaptionMetrics metrics) {
+                  CaptionSchema.ModelIdentity model, CaptionSettings settings, int inFlight, CaptionMetrics metrics) {
         this.input = input;
         this.hasImageColumn = hasImageColumn;
         this.reader = reader;
@@ -47,6 +49,7 @@ final class CaptionWindow implements Iterator<Row> {
         this.model = model;
         this.settings = settings;
         this.sampling = settings.sampling();
+        this.inFlight = inFlight;
         this.metrics = metrics;
     }
 
@@ -84,7 +87,7 @@ final class CaptionWindow implements Iterator<Row> {
     }
 
     private void fill() {
-        while (window.size() < settings.inFlight() && input.hasNext()) window.add(submit(input.next()));
+        while (window.size() < inFlight && input.hasNext()) window.add(submit(input.next()));
     }
 
     private Pending submit(Row row) {

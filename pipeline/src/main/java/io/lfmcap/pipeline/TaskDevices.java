@@ -27,22 +27,29 @@ final class TaskDevices {
     /**
      * The settings' engine options for a task with GPU address {@code gpu} (-1: none). AUTO runs CUDA
      * on the task's GPU when there is one and the CPU otherwise; CUDA without GPU scheduling uses
-     * device 0.
+     * device 0. An unset batch follows the device (CaptionSettings.engineOptions).
      */
     static EngineOptions engineOptions(CaptionSettings settings, int gpu, int executorCores) {
         return switch (settings.backend()) {
-            case AUTO -> gpu >= 0 ? settings.engineOptions(gpu, executorCores).withBackend(EngineOptions.Backend.CUDA)
-                                  : settings.engineOptions(0, executorCores).withBackend(EngineOptions.Backend.CPU);
-            case CUDA -> settings.engineOptions(Math.max(gpu, 0), executorCores);
-            case CPU -> settings.engineOptions(0, executorCores);
+            case AUTO -> gpu >= 0 ? settings.engineOptions(EngineOptions.Backend.CUDA, gpu, executorCores)
+                                  : settings.engineOptions(EngineOptions.Backend.CPU, 0, executorCores);
+            case CUDA -> settings.engineOptions(EngineOptions.Backend.CUDA, Math.max(gpu, 0), executorCores);
+            case CPU -> settings.engineOptions(EngineOptions.Backend.CPU, 0, executorCores);
         };
     }
 
-    /** This executor's task slots ({@code spark.executor.cores}), else the JVM's processors (local mode). */
+    /** This executor's cores ({@code spark.executor.cores}), else the JVM's processors (local mode). */
     static int executorCores() {
         SparkEnv env = SparkEnv.get();
         int processors = Runtime.getRuntime().availableProcessors();
         if (env == null || !env.conf().contains("spark.executor.cores")) return processors;
         return Math.max(1, env.conf().getInt("spark.executor.cores", processors));
+    }
+
+    /** Tasks this executor runs at once: its cores over {@code spark.task.cpus}. */
+    static int taskSlots() {
+        SparkEnv env = SparkEnv.get();
+        int taskCpus = env == null ? 1 : Math.max(1, env.conf().getInt("spark.task.cpus", 1));
+        return Math.max(1, executorCores() / taskCpus);
     }
 }

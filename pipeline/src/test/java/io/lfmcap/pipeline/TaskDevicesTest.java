@@ -38,6 +38,23 @@ class TaskDevicesTest {
     }
 
     @Test
+    void anUnsetBatchFollowsTheDevice() {
+        assertEquals(CaptionSettings.GPU_MAX_BATCH, TaskDevices.engineOptions(auto, 0, 8).maxBatch(), "a GPU task");
+        assertEquals(EngineOptions.defaults().maxBatch(), TaskDevices.engineOptions(auto, -1, 8).maxBatch(), "a CPU task");
+        assertEquals(CaptionSettings.GPU_MAX_BATCH, TaskDevices.engineOptions(auto.withBackend(Backend.CUDA), -1, 8).maxBatch());
+        assertEquals(32, TaskDevices.engineOptions(auto.withMaxBatch(32), 0, 8).maxBatch(), "a given batch stays");
+        assertEquals(32, TaskDevices.engineOptions(auto.withMaxBatch(32), -1, 8).maxBatch());
+    }
+
+    @Test
+    void anUnsetInFlightLetsTheExecutorsTasksFillABatch() {
+        assertEquals(16, auto.inFlightPerTask(128, 8), "8 tasks x 16 = 128");
+        assertEquals(22, auto.inFlightPerTask(128, 6), "rounded up");
+        assertEquals(CaptionSettings.DEFAULT_IN_FLIGHT, auto.inFlightPerTask(8, 4), "never below the default");
+        assertEquals(3, auto.withInFlight(3).inFlightPerTask(128, 8), "a given window stays");
+    }
+
+    @Test
     void engineThreadsDefaultToTheExecutorsCoresUnlessGiven() {
         assertEquals(6, TaskDevices.engineOptions(auto, -1, 6).threads());
         assertEquals(2, TaskDevices.engineOptions(auto.withEngineThreads(2), -1, 6).threads());

@@ -261,8 +261,7 @@ public final class CudaBackend implements ModelBackend {
         }
         if (!allGreedy) throw new IllegalArgumentException("a decode step fed from the device's picks must pick greedily on the device");
         List<TextDecoder.Segment> segments = segments(sequences, 1);
-        for (int i = 0; i < n; i++)
-            if (tokens[i] >= vocabSize()) throw new IllegalArgumentException("token id " + tokens[i] + " at index " + i + " is outside the vocabulary [0, " + vocabSize() + ")");
+        checkIds(tokens, true);
         long number = onGpu("decode step", () -> {
             int[] fromPrev = new int[n];
             List<CudaSequence> rows = new ArrayList<>(n);
@@ -633,10 +632,13 @@ public final class CudaBackend implements ModelBackend {
                     + " tokens > capacity " + s.capacity());
     }
 
-    private void checkIds(int[] ids) {
+    private void checkIds(int[] ids) { checkIds(ids, false); }
+
+    /** Rejects ids outside the vocabulary; {@code deviceFed}: negative ids (the device's picks, launchDecode) pass. */
+    private void checkIds(int[] ids, boolean deviceFed) {
         int vocab = vocabSize();
         for (int i = 0; i < ids.length; i++)
-            if (ids[i] < 0 || ids[i] >= vocab)
+            if ((ids[i] < 0 && !deviceFed) || ids[i] >= vocab)
                 throw new IllegalArgumentException("token id " + ids[i] + " at index " + i + " is outside the vocabulary [0, " + vocab + ")");
     }
 }

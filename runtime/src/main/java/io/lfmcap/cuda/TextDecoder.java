@@ -131,8 +131,11 @@ final class TextDecoder implements AutoCloseable {
      * Input rows from a device gather list (int per row: an image feature row when >= 0, else token id
      * {@code -value-1}): HF's embed_tokens lookup and masked_scatter in one kernel.
      */
-    void embed(long gather, int rows) {
-        Kernels.embedRows(ctx, Kernels.Grid.of(rows, 256), gather, 0L, 0L, w.embed().address(), imageFeatures, hidden, x);
+    void embed(long gather, int rows) { embed(gather, 0L, rows); }
+
+    /** {@link #embed(long, int)} where device array {@code fromPrev} (0: none) may feed rows the last step's picks. */
+    private void embed(long gather, long fromPrev, int rows) {
+        Kernels.embedRows(ctx, Kernels.Grid.of(rows, 256), gather, fromPrev, tokens, w.embed().address(), imageFeatures, hidden, x);
     }
 
     /** A pass's shape and its per-row / per-segment device arrays (uploaded through {@link PassUpload}). */
@@ -167,7 +170,7 @@ final class TextDecoder implements AutoCloseable {
         up.send();
         boolean small = n <= smallBatchRows;
         graphs.run(n, dBanned, () -> {
-            Kernels.embedRows(ctx, Kernels.Grid.of(n, 256), dGather, dFromPrev, tokens, w.embed().address(), imageFeatures, hidden, x);
+            embed(dGather, dFromPrev, n);
             if (small) smallBatchLayers(p);
             else layers(p);
             argmax(n, dBanned);

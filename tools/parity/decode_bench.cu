@@ -15,7 +15,9 @@
 //      streams 0.7 / 2.4 GB from HBM) and rows 1, 4, 8 (keys ~300 per sequence):
 //      (a) each kernel kind alone: a CUDA graph of back-to-back launches cycling over the layers' weights, us per
 //          launch and GB/s of weights (attention: of K and V) - plain, and as programmatic dependents (PDL)
-//      (b) the whole step (embed, 16 layers, final norm + lm_head, argmax) in a CUDA graph: us per step, tokens/s
+//      (b) the whole step (embed, 16 layers, final norm + lm_head, argmax) in a CUDA graph: us per step, tokens/s;
+//          and the same step as one persistent kernel (tools/parity/decode_step.cu, an experiment: not in the runtime),
+//          checked bit-equal to the per-kernel step; the trace variant (decode_bench.sh) prints its time per phase
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -32,6 +34,9 @@
 #else
 #include "../../runtime/src/main/resources/io/lfmcap/cuda/kernels.cu"
 #include "../../runtime/src/main/resources/io/lfmcap/cuda/decode.cu"
+#endif
+#ifndef KERNELS_BASELINE  // the step kernel experiment runs the working tree's device functions
+#include "decode_step.cu"
 #endif
 
 #ifdef DECODE_PDL
@@ -121,10 +126,15 @@ static GemvKernel gemvKernel(const char* kind, int r) {
     return r == 1 ? gemv_add_r1 : r == 2 ? gemv_add_r2 : r == 4 ? gemv_add_r4 : gemv_add_r8;
 }
 static const int GEMV_STAGED_ROWS = 4096;  // TextDecoder.GEMV_STAGED_ROWS
+#ifdef KERNELS_BASELINE  // the committed kernels: one group width
+static int gemvCols(int) { return GEMV_COLS; }
+#else
+static int gemvCols(int r) { return GEMV_COLS(r); }  // TextDecoder.gemvOutputsPerBlock
+#endif
 
 // TextDecoder.gemvNormed: out = RMSNorm(x) W^T (silu: silu(g) u, nOut = half W's rows); W [nOut (x2), k]
 static void gemvNormed(bool silu, const float* x, const float* norm, const bf16* w, int nOut, int k, void* out, int rows, bool pdl) {
-    const int r = rowsPerBlock(rows), per = silu ? GEMV_COLS / 2 : GEMV_COLS;
+    const int r = rowsPerBlock(rows), cols = gemvCols(r), per = silu ? cols / 2 : cols;
     const long groups = std::min<long>(GEMV_STAGED_ROWS / r, (nOut + per - 1) / per);
     launch(gemvKernel(silu ? "silu" : "rms", r), dim3((unsigned)groups), 128, 2 * r * k, pdl, (const void*)x, rows, norm, 1e-5f, w,
            nOut, k, out, nOut);
@@ -132,9 +142,24 @@ static void gemvNormed(bool silu, const float* x, const float* norm, const bf16*
 // TextDecoder.gemvAdd: out[rows, ldo] += in W^T, W [nOut, k]
 static void gemvAdd(const bf16* in, const bf16* w, int nOut, int k, float* out, int ldo, int rows, bool pdl) {
     const int r = rowsPerBlock(rows);
-    launch(gemvKernel("add", r), dim3((unsigned)((nOut + GEMV_COLS - 1) / GEMV_COLS)), 128, 0, pdl, (const void*)in, rows,
+    launch(gemvKernel("add", r), dim3((unsigned)((nOut + gemvCols(r) - 1) / gemvCols(r))), 128, 0, pdl, (const void*)in, rows,
            (const float*)nullptr, 0.f, w, nOut, k, (void*)out, ldo);
 }
+
+#ifdef STEP_THREADS  // the step kernel (not in kernels older than it)
+typedef void (*StepKernel)(STEP_ARGS);
+static StepKernel stepKernelOf(int r) { return r == 1 ? decode_step_r1 : r == 2 ? decode_step_r2 : r == 4 ? decode_step_r4 : decode_step_r8; }
+// TextDecoder: one block per SM, all resident (a cooperative launch checks it)
+static int stepGrid(StepKernel k, int shared) {
+    static int sms = 0;
+    if (!sms) CK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
+    CK(cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, shared));
+    int perSm = 0;
+    CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perSm, k, STEP_THREADS, shared));
+    if (perSm < 1) { fprintf(stderr, "decode step kernel does not fit an SM (%d bytes of shared memory)\n", shared); exit(1); }
+    return sms;
+}
+#endif
 
 // ------------------------------------------------------------------------------------------- model shapes
 
@@ -144,6 +169,10 @@ struct Shape {
     bool attention(int l) const { return l == 2 || l == 5 || l == 8 || l == 10 || l == 12 || l == 14; }  // LFM2 full_attn_idxs
 };
 static const int CONV_L = 3, MAX_SEQ = 8;
+#ifdef STEP_THREADS  // the step kernel (not in kernels older than it)
+// TextDecoder: decode_step_rN's dynamic shared memory
+static int stepSharedBytes(int r, const Shape& s) { return step_stage_bytes(r, s.H, s.ffn, s.heads * s.hd) + STEP_RING_BYTES(r); }
+#endif
 
 struct Layer { bf16 *mix, *out, *gateUp, *down; float *opNorm, *ffnNorm, *taps, *qNorm, *kNorm, *convState; bf16 *kPool, *vPool; int mixRows; };
 
@@ -158,6 +187,10 @@ struct Model {
     int *tokens, *gather, *banned, *rowPos, *rowSlot, *segSlot, *segKeys, *pageTable;
     int maxPages, pages;
     long weightBytes = 0;
+#ifdef STEP_THREADS  // the step kernel (not in kernels older than it)
+    StepLayer* stepLayers;         // TextDecoder's step table for decode_step_rN
+    unsigned long long* barrier;   // its grid barrier counter
+#endif
 
     explicit Model(const Shape& s) : sh(s) {
         const int H = s.H, qW = s.heads * s.hd;
@@ -214,7 +247,44 @@ struct Model {
             keys.push_back(291 + 5 * i);
         }
         gather = ints(g); banned = ints(b); rowPos = ints(pos); rowSlot = ints(slot); segSlot = ints(slot); segKeys = ints(keys);
+#ifdef STEP_THREADS
+        std::vector<StepLayer> table;
+        for (const Layer& y : L)
+            table.push_back({y.opNorm, y.mix, y.mixRows, y.out, s.attention((int)table.size()) ? qW : H, y.ffnNorm, y.gateUp, y.down,
+                             y.taps, y.convState, y.qNorm, y.kNorm, y.kPool, y.vPool});
+        CK(cudaMalloc(&stepLayers, table.size() * sizeof(StepLayer)));
+        CK(cudaMemcpy(stepLayers, table.data(), table.size() * sizeof(StepLayer), cudaMemcpyHostToDevice));
+        barrier = zeros<unsigned long long>(1);
+#endif
     }
+
+#ifdef STEP_THREADS
+    // TextDecoder.decodeStep's graph body with the step kernel: embed, barrier reset, decode_step_rN, argmax
+    void stepKernel(int rows) {
+        const Shape& s = sh;
+        const int H = s.H;
+        launch(embed_rows, dim3(rows), 256, 0, false, gather, (const int*)nullptr, (const int*)nullptr, lmHead, (const float*)nullptr, H, x);
+        CK(cudaMemsetAsync(barrier, 0, 8, stream));
+        const int r = rowsPerBlock(rows);
+        const StepKernel k = stepKernelOf(r);
+        const int shared = stepSharedBytes(r, s);
+        cudaLaunchConfig_t c = {};
+        c.gridDim = dim3(stepGrid(k, shared));
+        c.blockDim = dim3(STEP_THREADS);
+        c.dynamicSmemBytes = shared;
+        c.stream = stream;
+        cudaLaunchAttribute at[1];
+        at[0].id = cudaLaunchAttributeCooperative;
+        at[0].val.cooperative = 1;
+        c.attrs = at;
+        c.numAttrs = 1;
+        CK(cudaLaunchKernelEx(&c, k, (const StepLayer*)stepLayers, s.layers, rows, H, s.heads, s.kvHeads, s.hd, s.ffn, CONV_L,
+                              (long)(CONV_L - 1) * H, 1e-5f, 1.0f / sqrtf((float)s.hd), x, big, mixed, act, (const int*)rowPos,
+                              (const int*)segSlot, (const int*)segKeys, (const int*)pageTable, maxPages, (const float*)invFreq,
+                              (const float*)finalNorm, (const bf16*)lmHead, s.vocab, logits, barrier));
+        launch(argmax_rows, dim3(rows), 1024, 0, false, logits, s.vocab, banned, tokens);
+    }
+#endif
 
     // TextDecoder.decodeStep's graph body with smallBatchLayers: embed, layers, final norm + lm_head, argmax
     void step(int rows, bool pdl) {
@@ -225,7 +295,7 @@ struct Model {
             const Layer& y = L[l];
             gemvNormed(false, x, y.opNorm, y.mix, y.mixRows, H, big, rows, pdl);
             if (s.attention(l)) {
-                launch(qk_norm_rope_store, dim3(rows, s.heads + 2 * s.kvHeads), 64, 0, false, big, s.heads, s.kvHeads, s.hd, y.qNorm,
+                launch(qk_norm_rope_store, dim3(rows, s.heads + 2 * s.kvHeads), 32, 0, false, big, s.heads, s.kvHeads, s.hd, y.qNorm,
                        y.kNorm, 1e-5f, rowPos, rowSlot, pageTable, maxPages, invFreq, q, y.kPool, y.vPool);
                 launch(attention_decode, dim3(s.kvHeads, rows), ATTN_THREADS, 0, pdl, q, qW, y.kPool, y.vPool, mixed, qW, s.heads,
                        s.kvHeads, s.hd, 1.0f / sqrtf((float)s.hd), segSlot, segKeys, pageTable, maxPages);
@@ -436,11 +506,19 @@ static void checkAttention() {
 static void checkStep(Model& m) {
     const auto conv = m.saveConv();
     const long V = m.sh.vocab;
-    auto run = [&](int rows, int how) {  // 0 plain launches, 1 graph, 2 PDL graph
+    auto run = [&](int rows, int how) {  // 0 plain launches, 1 graph, 2 PDL graph, 3 step kernel, 4 step kernel graph
         m.restoreConv(conv);
         if (how == 0) m.step(rows, false);
+#ifdef STEP_THREADS
+        else if (how == 3) m.stepKernel(rows);
+#endif
         else {
-            cudaGraphExec_t e = capture([&] { m.step(rows, how == 2); });
+            cudaGraphExec_t e = capture([&] {
+#ifdef STEP_THREADS
+                if (how == 4) { m.stepKernel(rows); return; }
+#endif
+                m.step(rows, how == 2);
+            });
             CK(cudaGraphLaunch(e, stream));
             CK(cudaGraphExecDestroy(e));
         }
@@ -473,7 +551,7 @@ static void checkStep(Model& m) {
     }
     printf("  %-72s %ld of 8 rows differ  %s\n", "step argmax (banned id 7 on odd rows) vs host", bad, bad ? "FAIL" : "ok");
     failures += bad != 0;
-    for (int rows : {1, 4, 8}) {
+    for (int rows : {1, 2, 4, 8}) {
         std::vector<float> plain = run(rows, 0), graph = run(rows, 1);
         long dg = same(plain, graph, rows * V + rows);
         printf("  rows %d: graph vs plain launches: %ld values differ  %s\n", rows, dg, dg ? "FAIL" : "ok");
@@ -484,6 +562,12 @@ static void checkStep(Model& m) {
             printf("  rows %d: PDL graph vs plain launches (3 runs): %ld values differ  %s\n", rows, dp, dp ? "FAIL" : "ok");
             failures += dp != 0;
         }
+#ifdef STEP_THREADS  // the step kernel (not in kernels older than it)
+        long ds = 0;
+        for (int rep = 0; rep < 3; rep++) ds += same(plain, run(rows, 3), rows * V + rows) + same(plain, run(rows, 4), rows * V + rows);
+        printf("  rows %d: step kernel, plain and graph, vs plain launches (3 runs each): %ld values differ  %s\n", rows, ds, ds ? "FAIL" : "ok");
+        failures += ds != 0;
+#endif
     }
     m.restoreConv(conv);
 }
@@ -498,6 +582,50 @@ static void kernelInfo(const char* name, const void* fn, int threads, int shared
     printf("  %-18s %3d registers, %5zu B static shared, %3zu B local (spill), %4d threads: %2d blocks per SM\n", name, a.numRegs,
            a.sharedSizeBytes, a.localSizeBytes, threads, blocks);
 }
+
+#ifdef STEP_TRACE
+// Where one step kernel launch's time goes, from its barrier timestamps: per phase kind, the work (last arrival minus
+// block 0's departure from the barrier before), the spread of the arrivals, and the barrier (departure minus last arrival).
+static void stepTrace(Model& m, int rows) {
+    const Shape& s = m.sh;
+    for (int warm = 0; warm < 3; warm++) m.stepKernel(rows);
+    CK(cudaStreamSynchronize(stream));
+    const int blocks = stepGrid(stepKernelOf(rowsPerBlock(rows)), stepSharedBytes(rowsPerBlock(rows), s));
+    static unsigned long long arrive[STEP_TRACE_MAX][256], leave[STEP_TRACE_MAX];
+    CK(cudaMemcpyFromSymbol(arrive, stepArrive, sizeof(arrive)));
+    CK(cudaMemcpyFromSymbol(leave, stepLeave, sizeof(leave)));
+    // barrier k ends phase k + 1 (phase 0: layer 0's in-projection, started at the launch)
+    std::vector<std::string> names;
+    for (int l = 0; l < s.layers; l++) {
+        if (s.attention(l))
+            for (const char* p : {"in-proj", "attention", "out-proj", "gate/up", "down"}) names.push_back(std::string("attn ") + p);
+        else
+            for (const char* p : {"in-proj", "out-proj + conv", "gate/up", "down"}) names.push_back(std::string("conv ") + p);
+    }
+    struct Acc { double work = 0, spread = 0, bar = 0; int n = 0; };
+    std::vector<std::pair<std::string, Acc>> acc;
+    const int barriers = (int)names.size();  // the last one (down of the last layer) ends before lm_head
+    for (int k = 1; k < barriers && k < STEP_TRACE_MAX; k++) {
+        unsigned long long lo = ~0ull, hi = 0;
+        for (int b = 0; b < blocks && b < 256; b++) { lo = std::min(lo, arrive[k][b]); hi = std::max(hi, arrive[k][b]); }
+        const std::string& name = names[k];  // barrier k closes phase names[k], which began when barrier k - 1 let go
+        auto it = std::find_if(acc.begin(), acc.end(), [&](auto& e) { return e.first == name; });
+        if (it == acc.end()) { acc.push_back({name, Acc()}); it = acc.end() - 1; }
+        it->second.work += (hi - leave[k - 1]) / 1e3;
+        it->second.spread += (hi - lo) / 1e3;
+        it->second.bar += (leave[k] - hi) / 1e3;
+        it->second.n++;
+    }
+    printf("  step kernel trace, rows %d, %d blocks: us per phase (mean over layers)\n  %-22s %8s %8s %8s %4s\n", rows, blocks, "phase", "work",
+           "spread", "barrier", "n");
+    double total = 0;
+    for (auto& [name, a] : acc) {
+        printf("  %-22s %8.2f %8.2f %8.2f %4d\n", name.c_str(), a.work / a.n, a.spread / a.n, a.bar / a.n, a.n);
+        total += a.work + a.bar;
+    }
+    printf("  sum of traced phases and barriers: %.1f us\n", total);
+}
+#endif
 
 static void timeShape(Model& m, int replays) {
     const Shape& s = m.sh;
@@ -517,7 +645,7 @@ static void timeShape(Model& m, int replays) {
             {"gemv_rms in-proj conv 3H x H", [&](int i, bool p) { const Layer& y = m.L[conv[i % conv.size()]]; gemvNormed(false, m.x, y.opNorm, y.mix, y.mixRows, H, m.big, rows, p); }, 2L * 3 * H * H, (int)conv.size()},
             {"gemv_rms in-proj attention qkv", [&](int i, bool p) { const Layer& y = m.L[attn[i % attn.size()]]; gemvNormed(false, m.x, y.opNorm, y.mix, y.mixRows, H, m.big, rows, p); }, 2L * (s.heads + 2 * s.kvHeads) * s.hd * H, (int)attn.size()},
             {"short_conv_step", [&](int i, bool p) { const Layer& y = m.L[conv[i % conv.size()]]; launch(short_conv_step, dim3((H + 255) / 256, rows), 256, 0, p, m.big, H, y.taps, CONV_L, y.convState, (long)(CONV_L - 1) * H, m.segSlot, m.mixed); }, 0, (int)conv.size()},
-            {"qk_norm_rope_store", [&](int i, bool) { const Layer& y = m.L[attn[i % attn.size()]]; launch(qk_norm_rope_store, dim3(rows, s.heads + 2 * s.kvHeads), 64, 0, false, m.big, s.heads, s.kvHeads, s.hd, y.qNorm, y.kNorm, 1e-5f, m.rowPos, m.rowSlot, m.pageTable, m.maxPages, m.invFreq, m.q, y.kPool, y.vPool); }, 0, (int)attn.size()},
+            {"qk_norm_rope_store", [&](int i, bool) { const Layer& y = m.L[attn[i % attn.size()]]; launch(qk_norm_rope_store, dim3(rows, s.heads + 2 * s.kvHeads), 32, 0, false, m.big, s.heads, s.kvHeads, s.hd, y.qNorm, y.kNorm, 1e-5f, m.rowPos, m.rowSlot, m.pageTable, m.maxPages, m.invFreq, m.q, y.kPool, y.vPool); }, 0, (int)attn.size()},
             {"attention_decode (GB/s of K, V)", [&](int i, bool p) { const Layer& y = m.L[attn[i % attn.size()]]; launch(attention_decode, dim3(s.kvHeads, rows), ATTN_THREADS, 0, p, m.q, qW, y.kPool, y.vPool, m.mixed, qW, s.heads, s.kvHeads, s.hd, 1.0f / sqrtf((float)s.hd), m.segSlot, m.segKeys, m.pageTable, m.maxPages); }, kvBytes, (int)attn.size()},
             {"gemv_add out-proj H x H", [&](int i, bool p) { const Layer& y = m.L[conv[i % conv.size()]]; gemvAdd(m.mixed, y.out, H, H, m.x, H, rows, p); }, 2L * H * H, (int)conv.size()},
             {"gemv_rms_silu gate/up 2F x H", [&](int i, bool p) { const Layer& y = m.L[i % s.layers]; gemvNormed(true, m.x, y.ffnNorm, y.gateUp, s.ffn, H, m.act, rows, p); }, 2L * 2 * s.ffn * H, s.layers},
@@ -546,6 +674,18 @@ static void timeShape(Model& m, int replays) {
             printf("  STEP %-8s rows %d: %8.1f us per step (graph), %7.0f tokens/s, %6.0f GB/s of weights\n", pdl ? "PDL" : "plain", rows, us,
                    rows * 1e6 / us, m.weightBytes / us * 1e-3);
         }
+#ifdef STEP_THREADS  // the step kernel (not in kernels older than it)
+#ifdef STEP_TRACE
+        stepTrace(m, rows);
+#endif
+        {
+            cudaGraphExec_t e = capture([&] { m.stepKernel(rows); });
+            const double us = timeGraph(e, replays);
+            CK(cudaGraphExecDestroy(e));
+            printf("  STEP %-8s rows %d: %8.1f us per step (graph), %7.0f tokens/s, %6.0f GB/s of weights; %d blocks\n", "kernel", rows, us,
+                   rows * 1e6 / us, m.weightBytes / us * 1e-3, stepGrid(stepKernelOf(rowsPerBlock(rows)), stepSharedBytes(rowsPerBlock(rows), s)));
+        }
+#endif
         m.restoreConv(convState);
     }
 }
@@ -556,14 +696,14 @@ int main(int argc, char** argv) {
     CK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
     cudaDeviceProp prop;
     CK(cudaGetDeviceProperties(&prop, 0));
-    printf("%s (sm_%d%d, %d SMs, %.0f MB L2); kernels: %s; GEMV_COLS %d, GEMV_WARPS %d, attention_decode %d threads, PDL %s\n",
+    printf("%s (sm_%d%d, %d SMs, %.0f MB L2); kernels: %s; GEMV_COLS %d (rows 1) %d (rows 8), GEMV_WARPS %d, attention_decode %d threads, PDL %s\n",
            prop.name, prop.major, prop.minor, prop.multiProcessorCount, prop.l2CacheSize / 1e6,
 #ifdef DECODE_KERNELS_SOURCE
            DECODE_KERNELS_SOURCE,
 #else
            "working tree",
 #endif
-           GEMV_COLS, GEMV_WARPS, ATTN_THREADS, HAVE_PDL ? "yes" : "no (kernels without griddepcontrol)");
+           gemvCols(1), gemvCols(8), GEMV_WARPS, ATTN_THREADS, HAVE_PDL ? "yes" : "no (kernels without griddepcontrol)");
     printf("kernels:\n");
     kernelInfo("gemv_rms_r1", (const void*)gemv_rms_r1, 128, 2 * 1024);
     kernelInfo("gemv_rms_r8", (const void*)gemv_rms_r8, 128, 16 * 1024);
@@ -572,6 +712,10 @@ int main(int argc, char** argv) {
     kernelInfo("gemv_add_r1", (const void*)gemv_add_r1, 128, 0);
     kernelInfo("gemv_add_r8", (const void*)gemv_add_r8, 128, 0);
     kernelInfo("attention_decode", (const void*)attention_decode, ATTN_THREADS, 0);
+#ifdef STEP_THREADS  // the step kernel (not in kernels older than it)
+    kernelInfo("decode_step_r1", (const void*)decode_step_r1, STEP_THREADS, 0);
+    kernelInfo("decode_step_r8", (const void*)decode_step_r8, STEP_THREADS, 0);
+#endif
     printf("checks:\n");
     checkGemv();
     checkConv();

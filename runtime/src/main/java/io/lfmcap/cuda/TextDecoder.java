@@ -86,7 +86,6 @@ final class TextDecoder implements AutoCloseable {
     private static final int SMALL_BATCH_ROWS = 8;
     /** Blocks of one RMS-fused GEMV launch at most, times its rows per block: each block normalises its input rows once. */
     private static final int GEMV_STAGED_ROWS = 4096;
-    private static final int GEMV_OUTPUTS_PER_BLOCK = 4;  // decode.cu: GEMV_COLS (SiLU kernels: half of them)
     /** Threads of an attention_decode block: decode.cu's DEC_WARPS x 32 (its __launch_bounds__). */
     private static final int DECODE_ATTENTION_THREADS = 512;
 
@@ -222,7 +221,7 @@ final class TextDecoder implements AutoCloseable {
             rmsNorm(x, 0, lw.operatorNorm(), normed, rows);
             if (cfg.isAttention(layer)) {
                 ctx.gemm.linear(normed, rows, lw.mix(), big, true, false);
-                Kernels.qkNormRopeStore(ctx, new Kernels.Grid(rows, heads + 2 * kvHeads, 1, 64), big, heads, kvHeads, headDim,
+                Kernels.qkNormRopeStore(ctx, new Kernels.Grid(rows, heads + 2 * kvHeads, 1, 32), big, heads, kvHeads, headDim,
                         lw.qNorm(), lw.kNorm(), eps, p.rowPos(), p.rowSlot(), kv.pageTable(), kv.maxPagesPerSequence(), w.invFreq(),
                         q, kv.keys(layer), kv.values(layer));
                 Attention.run(ctx, simpleAttention, headDim, true, q, qWidth, kv.keys(layer), kv.values(layer), 0, mixed, qWidth,
@@ -259,7 +258,7 @@ final class TextDecoder implements AutoCloseable {
             DeviceWeights.TextLayer lw = w.layers()[layer];
             gemvNormed(false, x, lw.operatorNorm(), lw.mix(), lw.mix().rows(), big, rows);
             if (cfg.isAttention(layer)) {
-                Kernels.qkNormRopeStore(ctx, new Kernels.Grid(rows, heads + 2 * kvHeads, 1, 64), big, heads, kvHeads, headDim,
+                Kernels.qkNormRopeStore(ctx, new Kernels.Grid(rows, heads + 2 * kvHeads, 1, 32), big, heads, kvHeads, headDim,
                         lw.qNorm(), lw.kNorm(), eps, p.rowPos(), p.rowSlot(), kv.pageTable(), kv.maxPagesPerSequence(), w.invFreq(),
                         q, kv.keys(layer), kv.values(layer));
                 Kernels.attentionDecode(ctx, new Kernels.Grid(kvHeads, s, 1, DECODE_ATTENTION_THREADS), q, qWidth, kv.keys(layer),
@@ -282,7 +281,7 @@ final class TextDecoder implements AutoCloseable {
      */
     private void gemvNormed(boolean siluMul, long in, long norm, DeviceMatrix wt, int nOut, long out, int rows) {
         int r = gemvRowsPerBlock(rows);
-        int perBlock = siluMul ? GEMV_OUTPUTS_PER_BLOCK / 2 : GEMV_OUTPUTS_PER_BLOCK;
+        int perBlock = siluMul ? gemvOutputsPerBlock(r) / 2 : gemvOutputsPerBlock(r);
         long groups = Math.min(GEMV_STAGED_ROWS / r, (nOut + perBlock - 1) / perBlock);
         Kernels.gemv(ctx, (siluMul ? "gemv_rms_silu_r" : "gemv_rms_r") + r, new Kernels.Grid(groups, 1, 1, 128), 2 * r * wt.cols(), in,
                 rows, norm, eps, wt.address(), nOut, wt.cols(), out, nOut);
@@ -291,12 +290,15 @@ final class TextDecoder implements AutoCloseable {
     /** {@code out[rows, W.rows] += in W^T} (in bf16 {@code [rows, W.cols]}): the residual add of a projection. */
     private void gemvAdd(long in, DeviceMatrix wt, long out, int rows) {
         int r = gemvRowsPerBlock(rows);
-        long groups = (wt.rows() + GEMV_OUTPUTS_PER_BLOCK - 1) / GEMV_OUTPUTS_PER_BLOCK;
+        long groups = (wt.rows() + gemvOutputsPerBlock(r) - 1) / gemvOutputsPerBlock(r);
         Kernels.gemv(ctx, "gemv_add_r" + r, new Kernels.Grid(groups, 1, 1, 128), 0, in, rows, 0L, 0f, wt.address(), wt.rows(),
                 wt.cols(), out, hidden);
     }
 
     private static int gemvRowsPerBlock(int rows) { return rows <= 1 ? 1 : rows <= 2 ? 2 : rows <= 4 ? 4 : 8; }
+
+    /** Weight rows per block of the gemv_*_rN kernels (decode.cu GEMV_COLS(N); SiLU kernels: half gate, half up rows). */
+    private static int gemvOutputsPerBlock(int rowsPerBlock) { return rowsPerBlock == 1 ? 8 : 4; }
 
     /** Greedy tokens of the last pass's {@code rows} logits rows into {@link #tokens()}; banned: device int per row (-1: none). */
     void argmax(int rows, long banned) {

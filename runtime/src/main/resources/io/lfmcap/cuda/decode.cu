@@ -17,7 +17,9 @@
 
 #define DECODE_PDL 1  // the kernels of this file may be launched as programmatic dependents
 #define GEMV_WARPS 4  // warps per block
-#define GEMV_COLS 4   // weight rows per block (SiLU kernels: 2 gate rows and their 2 up rows)
+// weight rows per column group (SiLU kernels: half gate rows, half their up rows): at one row, 8 halve the group ends
+// per weight byte (decode_bench, H100: 450M step 652 -> 628 us); more rows per block need the registers for their sums
+#define GEMV_COLS(R) ((R) == 1 ? 8 : 4)
 #define GEMV_PF 1     // rounds of weight chunks in flight per thread, ahead of the one in use (RMS kernels)
 #define GEMV_ADD_PF 1 // the same for gemv_add (decode_bench, H100 and H200: deeper prefetch cost registers and time)
 
@@ -29,7 +31,6 @@ enum GemvInput { GEMV_IN_RMS, GEMV_IN_BF16 };
 enum GemvOutput { GEMV_OUT_STORE, GEMV_OUT_ADD, GEMV_OUT_SILU };
 
 struct alignas(16) Floats4 { float x, y, z, w; };
-struct alignas(8) Floats2 { float x, y; };
 struct alignas(8) U32x2 { u32 x, y; };
 
 // Waits until the kernel before this one (a programmatic launch's primary) has finished and its writes are
@@ -73,88 +74,206 @@ __device__ __forceinline__ void unpack8(const Vec16& v, float* f) {
     }
 }
 
-// Rows [blockIdx.y * R, + R) of a pass of `rows` rows times GEMV_COLS weight rows per block (SiLU kernels: 2 gate
-// rows and their 2 up rows). Input: x fp32 [rows, k] normalised by RMSNorm (HF Lfm2RMSNorm, rms_norm's formula)
-// into dynamic shared memory as bf16 [R, k] once per block, or bf16 [rows, k] read straight from global memory
-// (L1-resident: a few rows). The block's warps split k (warp w takes the 8-value chunks w, w + 4, ...; 16-byte
-// loads of weights and inputs), so that even a projection with few outputs and a long k (the MLP's down
-// projection) keeps enough loads in flight; partial sums meet by shuffles, then across warps in shared memory.
-// Blocks loop over column groups (grid.x may be smaller than the group count: that bounds the RMSNorm staging).
-// Each thread keeps PF rounds of weight chunks in flight; the first PF are requested before the input staging
-// (and before waiting for the previous kernel), so that their memory latency overlaps both.
+// Who computes a GEMV's column groups: a whole 128-thread block (the per-kernel launches), or one 128-thread team of
+// decode_bench's persistent step kernel (tools/parity/decode_step.cu: 4 teams per block). Teams take column groups index,
+// index + count, ... and meet at their own named barrier.
+struct GemvTeam {
+    int index, count;
+    int tid;      // 0..127
+    int barrier;  // bar.sync id of the team's 128 threads
+};
+
+__device__ __forceinline__ void team_sync(const GemvTeam& t) { asm volatile("bar.sync %0, 128;" ::"r"(t.barrier) : "memory"); }
+
+// short_conv and short_conv_state of kernels.cu for channel c of the one new row of segment s (row s), with the
+// same summation order: y = C * sum_k taps[c][k] * U[k] over (state ++ B*X), U = B*X of the new row; then the state
+// drops its oldest U and takes the new one (short_conv_shift; decode_bench's step kernel defers it until every block has read
+// the state). bcx [rows, 3H] holds B | C | X.
+struct ConvInput {
+    const float* bcx;
+    const float* taps;  // [H, L]
+    int L;
+    float* state;       // [slot][L - 1][H]
+    long slotStride;
+    const int* segSlot;
+};
+
+__device__ __forceinline__ float short_conv_value(const ConvInput& cv, int H, int c, int s) {
+    const float* st = cv.state + (long)cv.segSlot[s] * cv.slotStride;
+    const float* row = cv.bcx + (long)s * 3 * H;
+    const float u = ldcg(row + c) * ldcg(row + 2 * H + c);
+    float acc = 0.f;
+    for (int k = 0; k < cv.L; k++) {
+        const float uk = k < cv.L - 1 ? ldcg(st + (long)k * H + c) : u;
+        const float term = __fmul_rn(cv.taps[(long)c * cv.L + k], uk);
+        acc = k == 0 ? term : __fadd_rn(acc, term);
+    }
+    return ldcg(row + H + c) * acc;
+}
+
+__device__ __forceinline__ void short_conv_shift(const ConvInput& cv, int H, int c, int s) {
+    float* st = cv.state + (long)cv.segSlot[s] * cv.slotStride;
+    const float* row = cv.bcx + (long)s * 3 * H;
+    for (int j = 0; j + 1 < cv.L - 1; j++) st[(long)j * H + c] = st[(long)(j + 1) * H + c];
+    if (cv.L > 1) st[(long)(cv.L - 2) * H + c] = ldcg(row + c) * ldcg(row + 2 * H + c);
+}
+
+// grid (ceil(H/256), segments), block 256.
+extern "C" __global__ void short_conv_step(const float* __restrict__ bcx, int H, const float* __restrict__ taps, int L,
+                                           float* __restrict__ state, long slotStride, const int* __restrict__ segSlot,
+                                           bf16* __restrict__ y) {
+    const int c = blockIdx.x * blockDim.x + threadIdx.x, s = blockIdx.y;
+    const ConvInput cv = {bcx, taps, L, state, slotStride, segSlot};
+    pdl_wait();
+    pdl_launch_dependents();
+    if (c >= H) return;
+    const float v = short_conv_value(cv, H, c, s);
+    short_conv_shift(cv, H, c, s);
+    y[(long)s * H + c] = f2bf(v);
+}
+
+// The RMS kernels' input: x fp32 [rows, k] normalised by RMSNorm (HF Lfm2RMSNorm, rms_norm's formula), staged by the
+// whole block into shared memory as bf16 [R, k] (rows past `rows` zero). x is read through L1, where the block's second
+// pass and the other blocks on the SM find it (every block of a launch stages the same rows); L2_ONLY reads it through L2
+// (ld.cg), for a kernel that stages an x which other blocks of the same launch wrote (decode_bench's step kernel).
+template <int R, bool L2_ONLY = false>
+__device__ __forceinline__ void gemv_stage_rms(const float* x, int rows, const float* __restrict__ normW, float eps, int k, bf16* stage,
+                                               float* invRms) {
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+    for (int r = warp; r < R; r += warps) {
+        float ss = 0.f;
+        if (r < rows) {
+            const float* xr = x + (long)r * k;
+#pragma unroll 4
+            for (int i = lane * 4; i < k; i += 128) {
+                const float4 v = L2_ONLY ? ldcg4(xr + i) : *(const float4*)(xr + i);
+                ss += v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w;
+            }
+        }
+        ss = warp_sum(ss);
+        if (lane == 0) invRms[r] = 1.0f / sqrtf(ss / (float)k + eps);
+    }
+    __syncthreads();
+    for (int idx = threadIdx.x * 2; idx < R * k; idx += blockDim.x * 2) {
+        const int r = idx / k, i = idx - r * k;
+        float2 v = {0.f, 0.f};
+        if (r < rows) v = L2_ONLY ? ldcg2(x + (long)r * k + i) : *(const float2*)(x + (long)r * k + i);
+        const float inv = invRms[r];
+        *(u32*)(stage + idx) = (u32)f2bf(normW[i] * (v.x * inv)) | ((u32)f2bf(normW[i + 1] * (v.y * inv)) << 16);
+    }
+    __syncthreads();
+}
+
+// One round of a column group: this thread's 16-byte chunks at kk of the group's GEMV_COLS(R) weight rows against the
+// same 8 values of each input row (src bf16 [R or rows, k]), accumulated in fp32 in a fixed order.
+template <int R, bool STAGE>
+__device__ __forceinline__ void gemv_round(const Vec16 (&wv)[GEMV_COLS(R)], const bf16* src, int rows, int k, int kk,
+                                           float (&acc)[GEMV_COLS(R)][R]) {
+#pragma unroll
+    for (int r = 0; r < R; r++) {
+        Vec16 xv = {0u, 0u, 0u, 0u};
+        if (STAGE || r < rows) xv = *(const Vec16*)(src + (long)r * k + kk);
+        float xf[8];
+        unpack8(xv, xf);
+#pragma unroll
+        for (int j = 0; j < GEMV_COLS(R); j++) {
+            float wf[8];
+            unpack8(wv[j], wf);
+#pragma unroll
+            for (int e = 0; e < 8; e++) acc[j][r] = fmaf(wf[e], xf[e], acc[j][r]);
+        }
+    }
+}
+
+// A column group's end: the warps' sums meet (shuffles, then across the team's warps in shared memory in a fixed
+// order) and the group's columns c0.. are written: stored, added to the residual, or as silu(g) * u. Consecutive
+// groups alternate between two partial buffers, so that one team barrier per group suffices.
+template <int R, GemvOutput OUT>
+__device__ __forceinline__ void gemv_group_out(float (&acc)[GEMV_COLS(R)][R], const GemvTeam& t, float (*partial)[GEMV_COLS(R)][R], int c0,
+                                               int nOut, int rows, void* out, int ldo) {  // partial: this group's buffer
+    constexpr int OUTS = OUT == GEMV_OUT_SILU ? GEMV_COLS(R) / 2 : GEMV_COLS(R);
+    const int lane = t.tid & 31, warp = t.tid >> 5;
+#pragma unroll
+    for (int j = 0; j < GEMV_COLS(R); j++)
+#pragma unroll
+        for (int r = 0; r < R; r++) {
+            const float v = warp_sum(acc[j][r]);
+            if (lane == 0) partial[warp][j][r] = v;
+        }
+    team_sync(t);
+    for (int i = t.tid; i < OUTS * R; i += 128) {
+        const int j = i / R, r = i % R, c = c0 + j;
+        if (c >= nOut || r >= rows) continue;
+        float y = 0.f, u = 0.f;
+#pragma unroll
+        for (int wp = 0; wp < GEMV_WARPS; wp++) {
+            y += partial[wp][j][r];
+            if (OUT == GEMV_OUT_SILU) u += partial[wp][j + OUTS][r];
+        }
+        const long at = (long)r * ldo + c;
+        if constexpr (OUT == GEMV_OUT_STORE) {
+            ((float*)out)[at] = y;
+        } else if constexpr (OUT == GEMV_OUT_ADD) {
+            ((float*)out)[at] = ldcg((const float*)out + at) + y;
+        } else {  // silu_mul: silu(g) * u, g = w1 x, u = w3 x
+            ((bf16*)out)[at] = f2bf(y / (1.0f + expf(-y)) * u);
+        }
+    }
+}
+
+// Weight row j of column group `group` (SiLU: rows 0 .. OUTS-1 are gate rows, the rest their up rows, nOut further).
+__device__ __forceinline__ long gemv_weight_row(int group, int j, int outs, bool silu, int nOut) {
+    const int c = min(group * outs + j % outs, nOut - 1);  // past the end: a valid row, result not stored
+    return silu && j >= outs ? nOut + c : c;
+}
+
+// The per-kernel GEMVs: rows (<= R) of the input times GEMV_COLS(R) weight rows per column group (SiLU kernels: half
+// gate rows, half their up rows), for the groups of team t (one block). Input: RMS kernels: bf16 [R, k] in shared
+// memory, staged by the block (gemv_stage_rms); else bf16 [rows, k] read straight from global memory (L1-resident: a
+// few rows). The team's warps split k (warp w takes the 8-value chunks w, w + 4, ...; 16-byte loads of weights and
+// inputs), so that even a projection with few outputs and a long k (the MLP's down projection) keeps enough loads
+// in flight; partial sums meet by shuffles, then across warps in shared memory. Each thread keeps PF rounds of
+// weight chunks in flight in registers; the first PF are requested before waiting for the previous kernel and
+// before the staging, so that their memory latency overlaps both.
 template <int R, GemvInput IN, GemvOutput OUT, int PF>
-__device__ __forceinline__ void gemv(GEMV_ARGS) {
-    extern __shared__ __align__(16) unsigned char gemvStage[];
-    __shared__ float invRms[R];
-    __shared__ float partial[GEMV_WARPS][GEMV_COLS][R];
-    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    const int r0 = blockIdx.y * R;
-    constexpr int OUTS = OUT == GEMV_OUT_SILU ? GEMV_COLS / 2 : GEMV_COLS;  // output columns per block
-    constexpr int STEP = GEMV_WARPS * 256;                                   // k per round of the whole block
+__device__ __forceinline__ void gemv_team(const void* in, int rows, const float* __restrict__ normW, float eps,
+                                          const bf16* __restrict__ w, int nOut, int k, void* out, int ldo, const GemvTeam& t,
+                                          bf16* stage, float* invRms, float (*partial)[GEMV_COLS(R)][R]) {
+    constexpr int OUTS = OUT == GEMV_OUT_SILU ? GEMV_COLS(R) / 2 : GEMV_COLS(R);  // output columns per group
+    constexpr int STEP = GEMV_WARPS * 256;                                   // k per round of the whole team
     const int groups = (nOut + OUTS - 1) / OUTS;
-    const int kStart = (warp * 32 + lane) * 8;
-    const bf16* wRow[GEMV_COLS];
+    const int kStart = t.tid * 8;
+    const bf16* wRow[GEMV_COLS(R)];
     auto pointRows = [&](int group) {
 #pragma unroll
-        for (int j = 0; j < GEMV_COLS; j++) {
-            const int c = min(group * OUTS + j % OUTS, nOut - 1);  // past the end: a valid row, result not stored
-            wRow[j] = w + (long)(OUT == GEMV_OUT_SILU && j >= OUTS ? nOut + c : c) * k;
-        }
+        for (int j = 0; j < GEMV_COLS(R); j++) wRow[j] = w + gemv_weight_row(group, j, OUTS, OUT == GEMV_OUT_SILU, nOut) * k;
     };
-    Vec16 wBuf[PF][GEMV_COLS];  // round p of the ring: chunks kk = kStart + (i PF + p) STEP
+    Vec16 wBuf[PF][GEMV_COLS(R)];  // round p of the ring: chunks kk = kStart + (i PF + p) STEP
     auto fetchFirst = [&]() {
 #pragma unroll
         for (int p = 0; p < PF; p++)
             if (kStart + p * STEP < k)
 #pragma unroll
-                for (int j = 0; j < GEMV_COLS; j++) wBuf[p][j] = load_nc16(wRow[j] + kStart + p * STEP);
+                for (int j = 0; j < GEMV_COLS(R); j++) wBuf[p][j] = load_nc16(wRow[j] + kStart + p * STEP);
     };
-    if (blockIdx.x < groups) {
-        pointRows(blockIdx.x);
+    if (t.index < groups) {
+        pointRows(t.index);
         fetchFirst();
     }
     pdl_wait();
     pdl_launch_dependents();
-    const bf16* src;
-    if constexpr (IN == GEMV_IN_RMS) {
-        const float* x = (const float*)in;
-        for (int r = warp; r < R; r += GEMV_WARPS) {
-            float ss = 0.f;
-            if (r0 + r < rows) {
-                const float* xr = x + (long)(r0 + r) * k;
-#pragma unroll 4
-                for (int i = lane * 4; i < k; i += 128) {
-                    const Floats4 v = *(const Floats4*)(xr + i);
-                    ss += v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w;
-                }
-            }
-            ss = warp_sum(ss);
-            if (lane == 0) invRms[r] = 1.0f / sqrtf(ss / (float)k + eps);
-        }
-        __syncthreads();
-        bf16* stage = (bf16*)gemvStage;
-        for (int idx = threadIdx.x * 2; idx < R * k; idx += blockDim.x * 2) {
-            const int r = idx / k, i = idx - r * k;
-            Floats2 v = {0.f, 0.f};
-            if (r0 + r < rows) v = *(const Floats2*)(x + (long)(r0 + r) * k + i);
-            const float inv = invRms[r];
-            *(u32*)(stage + idx) = (u32)f2bf(normW[i] * (v.x * inv)) | ((u32)f2bf(normW[i + 1] * (v.y * inv)) << 16);
-        }
-        __syncthreads();
-        src = stage;
-    } else {
-        src = (const bf16*)in + (long)r0 * k;
-    }
+    constexpr bool STAGE = IN == GEMV_IN_RMS;
+    if constexpr (STAGE) gemv_stage_rms<R>((const float*)in, rows, normW, eps, k, stage, invRms);
+    const bf16* src = STAGE ? stage : (const bf16*)in;
 
-    for (int group = blockIdx.x; group < groups; group += gridDim.x) {
-        const int c0 = group * OUTS;
-        if (group != blockIdx.x) {
+    for (int group = t.index; group < groups; group += t.count) {
+        if (group != t.index) {
             pointRows(group);
             fetchFirst();
         }
-        float acc[GEMV_COLS][R];
+        float acc[GEMV_COLS(R)][R];
 #pragma unroll
-        for (int j = 0; j < GEMV_COLS; j++)
+        for (int j = 0; j < GEMV_COLS(R); j++)
 #pragma unroll
             for (int r = 0; r < R; r++) acc[j][r] = 0.f;
         for (int kk0 = kStart; kk0 < k; kk0 += PF * STEP) {
@@ -162,59 +281,30 @@ __device__ __forceinline__ void gemv(GEMV_ARGS) {
             for (int p = 0; p < PF; p++) {
                 const int kk = kk0 + p * STEP;
                 if (kk >= k) break;
-                Vec16 wv[GEMV_COLS];
+                Vec16 wv[GEMV_COLS(R)];
 #pragma unroll
-                for (int j = 0; j < GEMV_COLS; j++) wv[j] = wBuf[p][j];
+                for (int j = 0; j < GEMV_COLS(R); j++) wv[j] = wBuf[p][j];
                 if (kk + PF * STEP < k)  // PF rounds ahead
 #pragma unroll
-                    for (int j = 0; j < GEMV_COLS; j++) wBuf[p][j] = load_nc16(wRow[j] + kk + PF * STEP);
-#pragma unroll
-                for (int r = 0; r < R; r++) {
-                    Vec16 xv = {0u, 0u, 0u, 0u};
-                    if (IN == GEMV_IN_RMS || r0 + r < rows) xv = *(const Vec16*)(src + (long)r * k + kk);
-                    float xf[8];
-                    unpack8(xv, xf);
-#pragma unroll
-                    for (int j = 0; j < GEMV_COLS; j++) {
-                        float wf[8];
-                        unpack8(wv[j], wf);
-#pragma unroll
-                        for (int e = 0; e < 8; e++) acc[j][r] = fmaf(wf[e], xf[e], acc[j][r]);
-                    }
-                }
+                    for (int j = 0; j < GEMV_COLS(R); j++) wBuf[p][j] = load_nc16(wRow[j] + kk + PF * STEP);
+                gemv_round<R, STAGE>(wv, src, rows, k, kk, acc);
             }
         }
-#pragma unroll
-        for (int j = 0; j < GEMV_COLS; j++)
-#pragma unroll
-            for (int r = 0; r < R; r++) {
-                const float v = warp_sum(acc[j][r]);
-                if (lane == 0) partial[warp][j][r] = v;
-            }
-        __syncthreads();
-        for (int t = threadIdx.x; t < OUTS * R; t += blockDim.x) {
-            const int j = t / R, r = t % R, c = c0 + j;
-            if (c >= nOut || r0 + r >= rows) continue;
-            float y = 0.f, u = 0.f;
-#pragma unroll
-            for (int wp = 0; wp < GEMV_WARPS; wp++) {
-                y += partial[wp][j][r];
-                if (OUT == GEMV_OUT_SILU) u += partial[wp][j + OUTS][r];
-            }
-            const long at = (long)(r0 + r) * ldo + c;
-            if constexpr (OUT == GEMV_OUT_STORE) {
-                ((float*)out)[at] = y;
-            } else if constexpr (OUT == GEMV_OUT_ADD) {
-                ((float*)out)[at] += y;
-            } else {  // silu_mul: silu(g) * u, g = w1 x, u = w3 x
-                ((bf16*)out)[at] = f2bf(y / (1.0f + expf(-y)) * u);
-            }
-        }
-        __syncthreads();
+        gemv_group_out<R, OUT>(acc, t, partial + ((group - t.index) / t.count & 1) * GEMV_WARPS, group * OUTS, nOut, rows, out, ldo);
     }
 }
 
-// grid (column groups or fewer, ceil(rows / N)), block 128; dynamic shared memory N * k * 2 bytes (RMS kernels).
+// The per-kernel launches: one team per block, rows <= R.
+template <int R, GemvInput IN, GemvOutput OUT, int PF>
+__device__ __forceinline__ void gemv(GEMV_ARGS) {
+    extern __shared__ __align__(16) unsigned char gemvStage[];
+    __shared__ float invRms[R];
+    __shared__ float partial[2 * GEMV_WARPS][GEMV_COLS(R)][R];
+    const GemvTeam t = {(int)blockIdx.x, (int)gridDim.x, (int)threadIdx.x, 1};
+    gemv_team<R, IN, OUT, PF>(in, rows, normW, eps, w, nOut, k, out, ldo, t, (bf16*)gemvStage, invRms, partial);
+}
+
+// grid (column groups or fewer), block 128, rows <= N; dynamic shared memory N * k * 2 bytes (RMS kernels).
 extern "C" __global__ void __launch_bounds__(128) gemv_rms_r1(GEMV_ARGS) { gemv<1, GEMV_IN_RMS, GEMV_OUT_STORE, GEMV_PF>(GEMV_PASS); }
 extern "C" __global__ void __launch_bounds__(128) gemv_rms_r2(GEMV_ARGS) { gemv<2, GEMV_IN_RMS, GEMV_OUT_STORE, GEMV_PF>(GEMV_PASS); }
 extern "C" __global__ void __launch_bounds__(128) gemv_rms_r4(GEMV_ARGS) { gemv<4, GEMV_IN_RMS, GEMV_OUT_STORE, GEMV_PF>(GEMV_PASS); }
@@ -227,31 +317,6 @@ extern "C" __global__ void __launch_bounds__(128) gemv_add_r1(GEMV_ARGS) { gemv<
 extern "C" __global__ void __launch_bounds__(128) gemv_add_r2(GEMV_ARGS) { gemv<2, GEMV_IN_BF16, GEMV_OUT_ADD, GEMV_ADD_PF>(GEMV_PASS); }
 extern "C" __global__ void __launch_bounds__(128) gemv_add_r4(GEMV_ARGS) { gemv<4, GEMV_IN_BF16, GEMV_OUT_ADD, GEMV_ADD_PF>(GEMV_PASS); }
 extern "C" __global__ void __launch_bounds__(128) gemv_add_r8(GEMV_ARGS) { gemv<8, GEMV_IN_BF16, GEMV_OUT_ADD, GEMV_ADD_PF>(GEMV_PASS); }
-
-// short_conv and short_conv_state of kernels.cu for a pass of one new row per sequence (row s = segment s):
-// y = C * sum_k taps[c][k] * U[k] over (state ++ B*X), same summation order; then the state drops its oldest U.
-// grid (ceil(H/256), segments), block 256.
-extern "C" __global__ void short_conv_step(const float* __restrict__ bcx, int H, const float* __restrict__ taps, int L,
-                                           float* __restrict__ state, long slotStride, const int* __restrict__ segSlot,
-                                           bf16* __restrict__ y) {
-    const int c = blockIdx.x * blockDim.x + threadIdx.x;
-    const int s = blockIdx.y;
-    pdl_wait();
-    pdl_launch_dependents();
-    if (c >= H) return;
-    float* st = state + (long)segSlot[s] * slotStride;
-    const float* row = bcx + (long)s * 3 * H;
-    const float u = row[c] * row[2 * H + c];
-    float acc = 0.f;
-    for (int k = 0; k < L; k++) {
-        const float uk = k < L - 1 ? st[(long)k * H + c] : u;
-        const float term = __fmul_rn(taps[(long)c * L + k], uk);
-        acc = k == 0 ? term : __fadd_rn(acc, term);
-    }
-    for (int j = 0; j + 1 < L - 1; j++) st[(long)j * H + c] = st[(long)(j + 1) * H + c];
-    if (L > 1) st[(long)(L - 2) * H + c] = u;
-    y[(long)s * H + c] = f2bf(row[H + c] * acc);
-}
 
 // Decode attention: query row s (one per segment) of the heads of kv head g against keys 0..segKeyCount[s]-1
 // in the pages of slot segSlot[s] (KV pools [page][kvHead][PAGE_TOKENS][hd], kernels.cu). The block's warps take
@@ -266,23 +331,23 @@ extern "C" __global__ void short_conv_step(const float* __restrict__ bcx, int H,
 #define DEC_WARPS 16  // at most; __launch_bounds__ of attention_decode below: DEC_WARPS x 32
 #define DEC_GROUP 8
 #define DEC_MERGE_HEADS 2  // heads merged per round (shared memory: DEC_WARPS x this x 128 floats)
+// floats per warp of scratch: p of a run [DEC_GROUP][32] during the key loop, then the merge buffer [DEC_MERGE_HEADS][128]
+#define DEC_BUF (DEC_GROUP * 32 > DEC_MERGE_HEADS * 128 ? DEC_GROUP * 32 : DEC_MERGE_HEADS * 128)
 
-template <int HD>  // 64: hd <= 64 (a lane holds 2 dims); 128: hd <= 128 (4 dims)
-__device__ __forceinline__ void attention_decode_body(const bf16* __restrict__ q, int ldq, const bf16* __restrict__ kPool,
-        const bf16* __restrict__ vPool, bf16* __restrict__ out, int ldo, int kvHeads, int hd, int group, float scale,
-        int keys, const int* __restrict__ pages, float (*sq)[128], float* sBuf, float (*sMax)[DEC_GROUP],
-        float (*sSum)[DEC_GROUP]) {
+template <int HD, int GROUP>  // HD 64: hd <= 64 (a lane holds 2 dims); 128: hd <= 128 (4 dims); GROUP >= group (loop bounds)
+__device__ __forceinline__ void attention_decode_body(int g, int s, const bf16* kPool, const bf16* vPool, bf16* out, int ldo,
+        int kvHeads, int hd, int group, float scale, int keys, const int* __restrict__ pages, float (*sq)[128], float* sBuf,
+        float (*sMax)[DEC_GROUP], float (*sSum)[DEC_GROUP]) {
     constexpr int DPL = HD / 32;  // head dims per lane in p v
     constexpr int VC = HD <= 64 ? 32 : 16;  // V rows loaded at once (registers: VC x DPL / 2)
-    const int g = blockIdx.x, s = blockIdx.y;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
     float (*sp)[DEC_GROUP][32] = (float (*)[DEC_GROUP][32])sBuf;  // [warps][head][key of the run]
     const int d0 = lane * DPL;                                      // this lane's head dims in p v
     const bool dimLive = d0 < hd;                                   // hd % 8 == 0: all DPL dims or none
 
-    float mx[DEC_GROUP], sum[DEC_GROUP], o[DEC_GROUP][DPL];
+    float mx[GROUP], sum[GROUP], o[GROUP][DPL];
 #pragma unroll
-    for (int h = 0; h < DEC_GROUP; h++) {
+    for (int h = 0; h < GROUP; h++) {
         mx[h] = NEG_INF;
         sum[h] = 0.f;
 #pragma unroll
@@ -321,7 +386,7 @@ __device__ __forceinline__ void attention_decode_body(const bf16* __restrict__ q
                         vf[jj][2 * e + 1] = __uint_as_float(vv[j4 + jj][e] & 0xffff0000u);
                     }
 #pragma unroll
-                for (int h = 0; h < DEC_GROUP; h++) {
+                for (int h = 0; h < GROUP; h++) {
                     if (h >= group) break;
                     const Floats4 p4 = *(const Floats4*)&sp[warp][h][j0 + j4];
                     const float pj[4] = {p4.x, p4.y, p4.z, p4.w};
@@ -332,9 +397,9 @@ __device__ __forceinline__ void attention_decode_body(const bf16* __restrict__ q
                 }
             }
         };
-        float sc[DEC_GROUP];
+        float sc[GROUP];
 #pragma unroll
-        for (int h = 0; h < DEC_GROUP; h++) sc[h] = 0.f;
+        for (int h = 0; h < GROUP; h++) sc[h] = 0.f;
         const bf16* kr = kPool + pageBase + (long)(key % PAGE_TOKENS) * hd;
 #pragma unroll
         for (int d = 0; d < HD; d += 64) {  // this lane's K row, 64 dims (8 loads) at a time
@@ -350,7 +415,7 @@ __device__ __forceinline__ void attention_decode_body(const bf16* __restrict__ q
                 float kf[8];
                 unpack8(kv[c], kf);
 #pragma unroll
-                for (int h = 0; h < DEC_GROUP; h++) {
+                for (int h = 0; h < GROUP; h++) {
                     if (h >= group) break;
                     const Floats4 qa = *(const Floats4*)&sq[h][d + c * 8], qb = *(const Floats4*)&sq[h][d + c * 8 + 4];
                     sc[h] = fmaf(qa.x, kf[0], sc[h]);
@@ -366,7 +431,7 @@ __device__ __forceinline__ void attention_decode_body(const bf16* __restrict__ q
         }
         if constexpr (VC < 32) loadV(0);
 #pragma unroll
-        for (int h = 0; h < DEC_GROUP; h++) {
+        for (int h = 0; h < GROUP; h++) {
             if (h >= group) break;
             const float v = valid ? sc[h] * scale : NEG_INF;
             const float nm = fmaxf(mx[h], warp_max(v));  // finite: the run's first key is valid
@@ -389,7 +454,7 @@ __device__ __forceinline__ void attention_decode_body(const bf16* __restrict__ q
         __syncwarp();
     }
 #pragma unroll
-    for (int h = 0; h < DEC_GROUP; h++) {
+    for (int h = 0; h < GROUP; h++) {
         if (h >= group) break;
         const float total = warp_sum(sum[h]);
         if (lane == 0) {
@@ -400,7 +465,7 @@ __device__ __forceinline__ void attention_decode_body(const bf16* __restrict__ q
     __syncthreads();  // the maxima are in; everyone is done with sp (the merge buffer overlays it)
     float (*sMerge)[DEC_MERGE_HEADS][128] = (float (*)[DEC_MERGE_HEADS][128])sBuf;
 #pragma unroll
-    for (int h0 = 0; h0 < DEC_GROUP; h0 += DEC_MERGE_HEADS) {
+    for (int h0 = 0; h0 < GROUP; h0 += DEC_MERGE_HEADS) {
         if (h0 >= group) break;
 #pragma unroll
         for (int hh = 0; hh < DEC_MERGE_HEADS; hh++) {
@@ -431,14 +496,26 @@ __device__ __forceinline__ void attention_decode_body(const bf16* __restrict__ q
     }
 }
 
+// attention_decode_body for the group size (queries per kv head) at run time: the head loops are as long as the group,
+// so that the code a block runs stays small (decode_bench's step kernel also runs it between its GEMV phases).
+template <int HD>
+__device__ __forceinline__ void attention_decode_heads(int g, int s, const bf16* kPool, const bf16* vPool, bf16* out, int ldo,
+        int kvHeads, int hd, int group, float scale, int keys, const int* __restrict__ pages, float (*sq)[128], float* sBuf,
+        float (*sMax)[DEC_GROUP], float (*sSum)[DEC_GROUP]) {
+#define DEC_BODY(G) attention_decode_body<HD, G>(g, s, kPool, vPool, out, ldo, kvHeads, hd, group, scale, keys, pages, sq, sBuf, sMax, sSum)
+    if (group == 1) DEC_BODY(1);
+    else if (group == 2) DEC_BODY(2);
+    else if (group <= 4) DEC_BODY(4);
+    else DEC_BODY(DEC_GROUP);
+#undef DEC_BODY
+}
+
 extern "C" __global__ void __launch_bounds__(512) attention_decode(const bf16* __restrict__ q, int ldq,
         const bf16* __restrict__ kPool, const bf16* __restrict__ vPool, bf16* __restrict__ out, int ldo, int heads,
         int kvHeads, int hd, float scale, const int* __restrict__ segSlot, const int* __restrict__ segKeyCount,
         const int* __restrict__ pageTable, int maxPages) {
     __shared__ alignas(16) float sq[DEC_GROUP][128];
-    // sp [warps][DEC_GROUP][32] during the key loop, then the merge buffer [warps][DEC_MERGE_HEADS][128]
-    constexpr int BUF = DEC_GROUP * 32 > DEC_MERGE_HEADS * 128 ? DEC_GROUP * 32 : DEC_MERGE_HEADS * 128;
-    __shared__ alignas(16) float sBuf[DEC_WARPS * BUF];
+    __shared__ alignas(16) float sBuf[DEC_WARPS * DEC_BUF];
     __shared__ float sMax[DEC_WARPS][DEC_GROUP], sSum[DEC_WARPS][DEC_GROUP];
     const int g = blockIdx.x, s = blockIdx.y, group = heads / kvHeads;
     // the sequence's key count and pages were uploaded before the step: read before waiting
@@ -450,7 +527,7 @@ extern "C" __global__ void __launch_bounds__(512) attention_decode(const bf16* _
         sq[i / hd][i % hd] = bf2f(q[(long)s * ldq + (long)g * group * hd + i]);
     __syncthreads();
     if (hd <= 64)
-        attention_decode_body<64>(q, ldq, kPool, vPool, out, ldo, kvHeads, hd, group, scale, keys, pages, sq, sBuf, sMax, sSum);
+        attention_decode_heads<64>(g, s, kPool, vPool, out, ldo, kvHeads, hd, group, scale, keys, pages, sq, sBuf, sMax, sSum);
     else
-        attention_decode_body<128>(q, ldq, kPool, vPool, out, ldo, kvHeads, hd, group, scale, keys, pages, sq, sBuf, sMax, sSum);
+        attention_decode_heads<128>(g, s, kPool, vPool, out, ldo, kvHeads, hd, group, scale, keys, pages, sq, sBuf, sMax, sSum);
 }

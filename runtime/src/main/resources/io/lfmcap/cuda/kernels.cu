@@ -23,6 +23,24 @@ __device__ __forceinline__ bf16 f2bf(float f) {
     return (bf16)(u >> 16);
 }
 
+// Loads through L2 only (ld.global.cg): coherent for data that other blocks of the same launch wrote before a grid
+// barrier (decode_bench's step kernel), where the read-only path and L1 are not.
+__device__ __forceinline__ float ldcg(const float* p) {
+    float v;
+    asm volatile("ld.global.cg.f32 %0, [%1];" : "=f"(v) : "l"(p));
+    return v;
+}
+__device__ __forceinline__ float2 ldcg2(const float* p) {
+    float2 v;
+    asm volatile("ld.global.cg.v2.f32 {%0,%1}, [%2];" : "=f"(v.x), "=f"(v.y) : "l"(p));
+    return v;
+}
+__device__ __forceinline__ float4 ldcg4(const float* p) {
+    float4 v;
+    asm volatile("ld.global.cg.v4.f32 {%0,%1,%2,%3}, [%4];" : "=f"(v.x), "=f"(v.y), "=f"(v.z), "=f"(v.w) : "l"(p));
+    return v;
+}
+
 __device__ __forceinline__ u32 pack_bf16(float lo, float hi) { return (u32)f2bf(lo) | ((u32)f2bf(hi) << 16); }
 
 // Sum over the block (blockDim.x a multiple of 32, at most 1024); every thread gets the total.
@@ -125,48 +143,54 @@ extern "C" __global__ void layer_norm(const float* __restrict__ x, int ldx, cons
 //   v head : as is -> V page (bf16)
 // RoPE is rotate-half over (j, j + hd/2) with angle = float(pos) * invFreq[j] as one fp32 product.
 // KV pools are [page][kvHead][PAGE_TOKENS][hd]; the page of position p is pageTable[slot][p / PAGE_TOKENS].
-// grid (rows, nh + 2 nkv), block 64; hd <= 256.
+// One warp per head (decode_bench's step kernel runs the same function for its heads): lane l sums the squares of
+// dims l, l + 64 and of l + 32, l + 96, the two warp sums meet as one addition. The activations are read through
+// L2 (ld.cg): the step kernel reads them in the launch that wrote them.
+template <typename Store>  // store(i, bf16 value) for dims i of the head
+__device__ __forceinline__ void qk_norm_rope_head(const float* src, int hd, const float* __restrict__ w, float eps, int pos,
+                                                  const float* __restrict__ invFreq, Store store) {
+    const int lane = threadIdx.x & 31;
+    float a = 0.f, b = 0.f;
+    for (int i = lane; i < hd; i += 64) { const float v = ldcg(src + i); a += v * v; }
+    for (int i = lane + 32; i < hd; i += 64) { const float v = ldcg(src + i); b += v * v; }
+    const float ss = warp_total(a) + warp_total(b);
+    const float inv = 1.0f / sqrtf(ss / (float)hd + eps);
+    const int half = hd / 2;
+    const float p = (float)pos;
+    for (int j = lane; j < half; j += 32) {
+        const float angle = __fmul_rn(p, invFreq[j]);
+        const float c = cosf(angle), s = sinf(angle);
+        const float x1 = w[j] * (ldcg(src + j) * inv), x2 = w[j + half] * (ldcg(src + j + half) * inv);
+        store(j, f2bf(x1 * c + (-x2) * s));
+        store(j + half, f2bf(x2 * c + x1 * s));
+    }
+}
+
+// The K/V pool row of position pos of the sequence in slot, kv head g.
+__device__ __forceinline__ long kv_row(const int* __restrict__ pageTable, int maxPages, int slot, int pos, int kvHeads, int g, int hd) {
+    const int page = pageTable[(long)slot * maxPages + pos / PAGE_TOKENS];
+    return (((long)page * kvHeads + g) * PAGE_TOKENS + pos % PAGE_TOKENS) * hd;
+}
+
+// grid (rows, nh + 2 nkv), block 32 (a warp per head); hd <= 256.
 extern "C" __global__ void qk_norm_rope_store(const float* __restrict__ qkv, int heads, int kvHeads, int hd,
                                               const float* __restrict__ qNormW, const float* __restrict__ kNormW, float eps,
                                               const int* __restrict__ rowPos, const int* __restrict__ rowSlot,
                                               const int* __restrict__ pageTable, int maxPages, const float* __restrict__ invFreq,
                                               bf16* __restrict__ qOut, bf16* __restrict__ kPool, bf16* __restrict__ vPool) {
-    __shared__ float scratch[32];
-    __shared__ float vals[256];
     const int r = blockIdx.x, h = blockIdx.y;
     const long width = (long)(heads + 2 * kvHeads) * hd;
     const float* src = qkv + r * width + (long)h * hd;
     const int pos = rowPos[r];
     const bool isQ = h < heads;
     const bool isV = h >= heads + kvHeads;
-    bf16* dst;
-    if (isQ) {
-        dst = qOut + (long)r * heads * hd + (long)h * hd;
-    } else {
-        const int g = isV ? h - heads - kvHeads : h - heads;
-        const int page = pageTable[(long)rowSlot[r] * maxPages + pos / PAGE_TOKENS];
-        dst = (isV ? vPool : kPool) + (((long)page * kvHeads + g) * PAGE_TOKENS + pos % PAGE_TOKENS) * hd;
-    }
+    bf16* dst = isQ ? qOut + (long)r * heads * hd + (long)h * hd
+                    : (isV ? vPool : kPool) + kv_row(pageTable, maxPages, rowSlot[r], pos, kvHeads, isV ? h - heads - kvHeads : h - heads, hd);
     if (isV) {
-        for (int i = threadIdx.x; i < hd; i += blockDim.x) dst[i] = f2bf(src[i]);
+        for (int i = threadIdx.x; i < hd; i += 32) dst[i] = f2bf(src[i]);
         return;
     }
-    const float* w = isQ ? qNormW : kNormW;
-    float ss = 0.f;
-    for (int i = threadIdx.x; i < hd; i += blockDim.x) { float v = src[i]; ss += v * v; }
-    ss = block_sum(ss, scratch);
-    const float inv = 1.0f / sqrtf(ss / (float)hd + eps);
-    for (int i = threadIdx.x; i < hd; i += blockDim.x) vals[i] = w[i] * (src[i] * inv);
-    __syncthreads();
-    const int half = hd / 2;
-    const float p = (float)pos;
-    for (int j = threadIdx.x; j < half; j += blockDim.x) {
-        const float angle = __fmul_rn(p, invFreq[j]);
-        const float c = cosf(angle), s = sinf(angle);
-        const float x1 = vals[j], x2 = vals[j + half];
-        dst[j] = f2bf(x1 * c + (-x2) * s);
-        dst[j + half] = f2bf(x2 * c + x1 * s);
-    }
+    qk_norm_rope_head(src, hd, isQ ? qNormW : kNormW, eps, pos, invFreq, [&](int i, bf16 v) { dst[i] = v; });
 }
 
 // HF Lfm2ShortConv (docs section 5), rows of several sequences packed in one pass:

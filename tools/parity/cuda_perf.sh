@@ -2,8 +2,9 @@
 # GPU throughput runs of lfmcap bench (docs/BENCHMARKS.md "GPU throughput", docs/PERF_NOTES.md), one table.
 # Build the bundle first where Maven runs (tools/parity/cuda_bundle.sh), then on the GPU host, from the repo root:
 #   RUNS="450m:1:8:on 450m:128:128:on" tools/parity/cuda_perf.sh
-# Each run is MODEL:MAX_BATCH:IMAGES:GRAPHS[:mix|:8g]  (GRAPHS on|off: decode CUDA graphs; mix: the mixed
-# workload (--mix); 8g: the engine squeezed into an 8 GB budget (KV cache, vision and prefill workspaces capped)).
+# Each run is MODEL:MAX_BATCH:IMAGES:GRAPHS[:mix|:8g|:sampled]  (GRAPHS on|off: decode CUDA graphs; mix: the mixed
+# workload (--mix); 8g: the engine squeezed into an 8 GB budget (KV cache, vision and prefill workspaces capped);
+# sampled: LiquidAI's recommended sampling (temperature 0.1, min-p 0.15, repetition penalty 1.05) instead of greedy).
 # PROFILE=1 adds Nsight Compute kernel times (gpu__time_duration, graphs off so each launch is seen) of
 #   one 450m image with 3 new tokens at batch 1 (vision, prefill, decode steps) and of a batch of 32 images
 #   (one vision pass, packed prefill, one decode step of 32) -> $OUT/ncu-*.csv (tools/parity/cuda_ncu_phases.py reads them).
@@ -23,6 +24,7 @@ for run in $RUNS; do
   args="--backend cuda --shape $model --images $n --max-batch $batch --warmup $batch --new-tokens 64"
   case "${extra:-}" in
     mix) args="$args --mix";;
+    sampled) args="$args --temperature 0.1 --min-p 0.15 --repetition-penalty 1.05 --seed 1";;
     8g)  opts="$opts -Dlfmcap.cuda.kvCacheTokens=${KV8G:-131072} -Dlfmcap.cuda.maxVisionPatches=16384 -Dlfmcap.cuda.maxPrefillTokens=4096";;
   esac
   log="$OUT/bench-${run//:/-}.log"

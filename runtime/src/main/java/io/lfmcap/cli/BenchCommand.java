@@ -27,7 +27,8 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code lfmcap bench}: images/s and tokens/s of the engine on synthetic images, exactly N new tokens
- * per image (end-of-sequence suppressed), greedy. Without --model it uses random weights with the real
+ * per image (end-of-sequence suppressed), greedy unless sampling flags are given (--temperature etc., as for
+ * {@code lfmcap caption}: the sampled path picks tokens on the host). Without --model it uses random weights with the real
  * 450M / 1.6B shapes (throughput does not depend on the values), written once to a cache folder.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
@@ -70,6 +71,9 @@ final class BenchCommand implements Callable<Integer> {
     @Mixin
     EngineArgs engineArgs;
 
+    @Mixin
+    SamplingArgs sampling;
+
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
@@ -99,12 +103,13 @@ final class BenchCommand implements Callable<Integer> {
     private List<CaptionRequest> requests(int n, String prefix) {
         List<CaptionRequest> requests = new ArrayList<>(n);
         SplittableRandom lengths = new SplittableRandom(n);
+        SamplingParams params = sampling.toParams();
         for (int i = 0; i < n; i++) {
             List<String> all = sizes();
             String[] wh = all.get(i % all.size()).toLowerCase(Locale.ROOT).split("x");
             RgbImage image = syntheticImage(Integer.parseInt(wh[0].trim()), Integer.parseInt(wh[1].trim()), i);
             int tokens = mix ? lengths.nextInt(MIX_MIN_TOKENS, MIX_MAX_TOKENS + 1) : newTokens;
-            requests.add(new CaptionRequest(prefix + i, ImageInput.of(prefix + i, image), prompt, SamplingParams.GREEDY, tokens, true));
+            requests.add(new CaptionRequest(prefix + i, ImageInput.of(prefix + i, image), prompt, params, tokens, true));
         }
         return requests;
     }
@@ -135,9 +140,11 @@ final class BenchCommand implements Callable<Integer> {
         int n = results.size();
         Runtime rt = Runtime.getRuntime();
         long heapMb = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed() >> 20;
-        out.printf(Locale.ROOT, "model %s | %s | sizes %s | %d images | %s new tokens | max batch %d%n",
+        SamplingParams p = sampling.toParams();
+        out.printf(Locale.ROOT, "model %s | %s | sizes %s | %d images | %s new tokens | max batch %d | %s%n",
                 modelName, device, String.join(",", sizes()), n, mix ? MIX_MIN_TOKENS + "-" + MIX_MAX_TOKENS : String.valueOf(newTokens),
-                engineArgs.maxBatch);
+                engineArgs.maxBatch, p.greedy() ? "greedy" : String.format(Locale.ROOT, "sampled (temperature %s, top-p %s, min-p %s, "
+                        + "repetition penalty %s, seed %d)", p.temperature(), p.topP(), p.minP(), p.repetitionPenalty(), p.seed()));
         out.println("| metric | value |");
         out.println("|---|---|");
         row(out, "images/s", n / wall);

@@ -47,6 +47,7 @@ public final class CudaBackend implements ModelBackend {
     private KvCachePool pool;
     private PassUpload up;
     private PinnedBuffer transfer;
+    private LogitCandidates candidates;  // null: host picks read whole rows (CudaOptions.logitCandidates off)
     private DecodeGraphs graphs;
     private LaunchedSteps steps;
     private PhaseClock clock;
@@ -106,6 +107,7 @@ public final class CudaBackend implements ModelBackend {
         up = new PassUpload(ctx, PASS_ARRAY_INTS);
         long vocabBytes = 4L * config.text().vocabSize();
         transfer = new PinnedBuffer("transfers", Math.max(16L << 20, (vocabBytes + 4) * maxSequences + 4096));
+        if (options.logitCandidates()) candidates = new LogitCandidates(ctx, config.text().vocabSize(), maxSequences, LogitCandidates.CAP);
         var text = config.text();
         long[] memory = GpuContext.memoryInfo();
         long decoderBytes = TextDecoder.workspaceBytes(text, maxRows, maxSequences);
@@ -202,7 +204,7 @@ public final class CudaBackend implements ModelBackend {
             up.reset();
             decoder.forward(List.of(new TextDecoder.Segment(s, length)), up);
             float[][] logits = new float[1][];
-            choose(List.of(Pick.HOST), new int[1], logits);
+            choose(List.of(Pick.HOST), List.of(s), null, new int[1], logits, new SparseLogits[1]);
             return logits[0];
         });
     }
@@ -231,9 +233,10 @@ public final class CudaBackend implements ModelBackend {
             steps.forget();
             int[] next = new int[n];
             float[][] logits = new float[n][];
-            read(picks, next, logits);
+            SparseLogits[] sparse = new SparseLogits[n];
+            read(picks, sequencesOf(segments), tokens, next, logits, sparse);
             clock.settle();
-            return new PassResult(next, logits, 0);
+            return new PassResult(next, logits, sparse, 0);
         });
     }
 
@@ -316,6 +319,7 @@ public final class CudaBackend implements ModelBackend {
             steps.forget();  // the prefill's picks overwrite the device's pick buffer
             int[] tokens = new int[n];
             float[][] logits = new float[n][];
+            SparseLogits[] sparse = new SparseLogits[n];
             long visionNanos = 0;
             List<Integer> starts = new ArrayList<>();  // each prefill group's first prompt, then n
             for (int first = 0; first < n; ) {
@@ -332,9 +336,9 @@ public final class CudaBackend implements ModelBackend {
                 // the host before this group's results are awaited
                 List<List<PatchGrid>> next = g + 1 < passes.size() ? passes.get(g + 1) : List.of();
                 visionNanos += prefillGroup(seqs.subList(first, end), prompts.subList(first, end), passes.get(g), imageTokenId,
-                        picks.subList(first, end), tokens, logits, first, next.isEmpty() ? () -> {} : () -> vision.fillAhead(next.get(0)));
+                        picks.subList(first, end), tokens, logits, sparse, first, next.isEmpty() ? () -> {} : () -> vision.fillAhead(next.get(0)));
             }
-            return new PassResult(tokens, logits, visionNanos);
+            return new PassResult(tokens, logits, sparse, visionNanos);
         });
     }
 
@@ -350,7 +354,7 @@ public final class CudaBackend implements ModelBackend {
      * nanoseconds spent enqueueing the vision tower.
      */
     private long prefillGroup(List<CudaSequence> seqs, List<Prompt> prompts, List<List<PatchGrid>> visionPasses, int imageTokenId,
-                              List<Pick> picks, int[] tokens, float[][] logits, int offset, Runnable beforeWait) {
+                              List<Pick> picks, int[] tokens, float[][] logits, SparseLogits[] sparse, int offset, Runnable beforeWait) {
         long start = System.nanoTime();
         int featureRow = 0;
         // no sync between vision passes and the decoder pass: the pass arrays only grow until the group's end
@@ -383,11 +387,18 @@ public final class CudaBackend implements ModelBackend {
         clock.stop();
         int[] groupTokens = new int[seqs.size()];
         float[][] groupLogits = new float[seqs.size()][];
+        SparseLogits[] groupSparse = new SparseLogits[seqs.size()];
+        if (candidates != null) {
+            List<int[]> promptIds = new ArrayList<>(prompts.size());
+            for (Prompt p : prompts) promptIds.add(p.ids());
+            candidates.track(slots(seqs), promptIds, picks, up);
+        }
         beforeWait.run();
-        choose(picks, groupTokens, groupLogits);
+        choose(picks, seqs, null, groupTokens, groupLogits, groupSparse);
         clock.settle();
         System.arraycopy(groupTokens, 0, tokens, offset, groupTokens.length);
         System.arraycopy(groupLogits, 0, logits, offset, groupLogits.length);
+        System.arraycopy(groupSparse, 0, sparse, offset, groupSparse.length);
         return visionNanos;
     }
 
@@ -415,6 +426,10 @@ public final class CudaBackend implements ModelBackend {
             m.put("decode steps", (double) clock.count(PhaseClock.Phase.DECODE));
             m.put("vision passes staged ahead", (double) vision.passesFilledAhead());
             m.put("decode graphs captured", (double) graphs.captured());
+            if (candidates != null) {
+                m.put("host picks from candidates", (double) candidates.rowsSelected());
+                m.put("host picks read whole (too many candidates)", (double) candidates.rowsReadWhole());
+            }
             m.put("gpu MiB: decode batch sizes", graphs.bytes() / 1048576.0);
             m.put("gpu MiB: weights", weights.bytes() / 1048576.0);
             m.put("gpu MiB: workspaces", workspaceBytes / 1048576.0);
@@ -454,7 +469,7 @@ public final class CudaBackend implements ModelBackend {
     /** Frees everything on the worker, last created first; keeps going past failures (a broken context). */
     private void release() {
         RuntimeException first = null;
-        for (AutoCloseable c : new AutoCloseable[] {steps, graphs, clock, decoder, pool, transfer, up, vision}) {
+        for (AutoCloseable c : new AutoCloseable[] {steps, graphs, clock, decoder, pool, candidates, transfer, up, vision}) {
             try {
                 if (c != null) c.close();
             } catch (Exception e) {
@@ -521,9 +536,9 @@ public final class CudaBackend implements ModelBackend {
 
     /**
      * Reads the last pass's results for its first {@code picks.size()} sequences: greedy picks by device argmax
-     * (only ids are copied back), host picks as logits rows.
+     * (only ids are copied back), host picks as logits rows or, where they name them, their candidates.
      */
-    private void choose(List<Pick> picks, int[] tokens, float[][] logits) {
+    private void choose(List<Pick> picks, List<CudaSequence> seqs, int[] fed, int[] tokens, float[][] logits, SparseLogits[] sparse) {
         boolean greedy = false;
         for (Pick p : picks) greedy |= p.greedy();
         if (greedy) {
@@ -531,36 +546,65 @@ public final class CudaBackend implements ModelBackend {
             up.send();
             decoder.argmax(picks.size(), dBanned);
         }
-        read(picks, tokens, logits);
+        read(picks, seqs, fed, tokens, logits, sparse);
     }
 
-    /** Copies the device argmax ids of greedy picks and the logits rows of host picks, then waits for the stream. */
-    private void read(List<Pick> picks, int[] tokens, float[][] logits) {
+    /**
+     * Copies the device argmax ids of greedy picks, the candidates of host picks that name them (LogitCandidates;
+     * {@code fed}: the tokens the pass was fed, null for a prefill) and the logits rows of the other host picks, then
+     * waits for the stream; a row with too many candidates is then read whole.
+     */
+    private void read(List<Pick> picks, List<CudaSequence> seqs, int[] fed, int[] tokens, float[][] logits, SparseLogits[] sparse) {
         int n = picks.size();
-        int vocab = vocabSize();
         boolean greedy = false;
         for (Pick p : picks) greedy |= p.greedy();
-        long rowBytes = 4L * vocab;
+        boolean fromCandidates = candidates != null && LogitCandidates.wanted(picks);
+        if (fromCandidates) candidates.select(picks, slots(seqs), fed, decoder.logits(), up);
         long logitsAt = DeviceMemory.align(4L * n);
         if (greedy) ctx.toHost(transfer.address(), decoder.tokens(), 4L * n);
-        int hostRows = 0;
+        List<Integer> whole = new ArrayList<>();
         for (int i = 0; i < n; i++) {
-            if (picks.get(i).greedy()) continue;
-            ctx.toHost(transfer.address() + logitsAt + rowBytes * hostRows++, decoder.logits() + rowBytes * i, rowBytes);
+            Pick p = picks.get(i);
+            if (!p.greedy() && (!fromCandidates || p.candidates() == null)) whole.add(i);
         }
+        copyRows(whole, logitsAt);
         ctx.sync("reading results");
         ByteBuffer b = transfer.buffer();
-        FloatBuffer floats = b.asFloatBuffer();
-        hostRows = 0;
+        SparseLogits[] got = fromCandidates ? candidates.read(n) : null;
+        List<Integer> tooMany = new ArrayList<>();
         for (int i = 0; i < n; i++) {
-            if (picks.get(i).greedy()) {
+            Pick p = picks.get(i);
+            if (p.greedy()) {
                 tokens[i] = b.getInt(4 * i);
-            } else {
-                tokens[i] = -1;
-                float[] row = new float[vocab];
-                floats.get((int) (logitsAt / 4 + (long) vocab * hostRows++), row);
-                logits[i] = row;
+                continue;
             }
+            tokens[i] = -1;
+            if (got != null && p.candidates() != null) {
+                sparse[i] = got[i];
+                if (got[i] == null) tooMany.add(i);
+            }
+        }
+        takeRows(whole, logitsAt, logits);
+        if (tooMany.isEmpty()) return;
+        copyRows(tooMany, logitsAt);
+        ctx.sync("reading logits rows");
+        takeRows(tooMany, logitsAt, logits);
+    }
+
+    /** Enqueues the copies of the given logits rows of the last pass into the transfer buffer, from {@code at}. */
+    private void copyRows(List<Integer> rows, long at) {
+        long rowBytes = 4L * vocabSize();
+        for (int k = 0; k < rows.size(); k++) ctx.toHost(transfer.address() + at + rowBytes * k, decoder.logits() + rowBytes * rows.get(k), rowBytes);
+    }
+
+    /** The rows {@link #copyRows} brought, as arrays into {@code logits}. */
+    private void takeRows(List<Integer> rows, long at, float[][] logits) {
+        int vocab = vocabSize();
+        FloatBuffer floats = transfer.buffer().asFloatBuffer();
+        for (int k = 0; k < rows.size(); k++) {
+            float[] row = new float[vocab];
+            floats.get((int) (at / 4 + (long) vocab * k), row);
+            logits[rows.get(k)] = row;
         }
     }
 
@@ -616,6 +660,18 @@ public final class CudaBackend implements ModelBackend {
             if (rows > 0) checkRoom(s, rows);
             out.add(new TextDecoder.Segment(s, rows));
         }
+        return out;
+    }
+
+    private static int[] slots(List<CudaSequence> sequences) {
+        int[] slots = new int[sequences.size()];
+        for (int i = 0; i < slots.length; i++) slots[i] = sequences.get(i).slot();
+        return slots;
+    }
+
+    private static List<CudaSequence> sequencesOf(List<TextDecoder.Segment> segments) {
+        List<CudaSequence> out = new ArrayList<>(segments.size());
+        for (TextDecoder.Segment seg : segments) out.add(seg.sequence());
         return out;
     }
 

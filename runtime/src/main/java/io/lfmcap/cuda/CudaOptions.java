@@ -20,10 +20,12 @@ import java.nio.file.Path;
  * @param decodeGraphs      replay decode steps as CUDA graphs, one per batch size (DecodeGraphs)
  * @param smallBatchKernels decode steps of up to 8 sequences through decode.cu's fused kernels (else cuBLAS and the
  *                          general kernels, as larger steps)
+ * @param logitCandidates   host picks that need only a few logits (ModelBackend.Candidates: the recommended min-p
+ *                          sampling, greedy under a repetition penalty) get only those (LogitCandidates), not the row
  */
 public record CudaOptions(int maxSequences, int maxSequenceTokens, int maxPrefillTokens, int maxVisionPatches,
                           double memoryFraction, long kvCacheTokens, Path kernelCacheDir, boolean fusedEpilogues,
-                          boolean simpleAttention, boolean decodeGraphs, boolean smallBatchKernels) {
+                          boolean simpleAttention, boolean decodeGraphs, boolean smallBatchKernels, boolean logitCandidates) {
     /** System properties read by {@link #defaults()}. */
     public static final String CACHE_DIR_PROPERTY = "lfmcap.cuda.cacheDir";
     public static final String FUSED_PROPERTY = "lfmcap.cuda.fusedEpilogues";
@@ -34,6 +36,7 @@ public record CudaOptions(int maxSequences, int maxSequenceTokens, int maxPrefil
     public static final String VISION_PATCHES_PROPERTY = "lfmcap.cuda.maxVisionPatches";
     public static final String PREFILL_TOKENS_PROPERTY = "lfmcap.cuda.maxPrefillTokens";
     public static final String SMALL_BATCH_PROPERTY = "lfmcap.cuda.smallBatchKernels";
+    public static final String CANDIDATES_PROPERTY = "lfmcap.cuda.logitCandidates";
 
     public CudaOptions {
         if (maxSequences < 1) throw new IllegalArgumentException("max sequences must be >= 1, got " + maxSequences);
@@ -48,7 +51,8 @@ public record CudaOptions(int maxSequences, int maxSequenceTokens, int maxPrefil
      * 64 sequences of up to 4096 tokens, prefill passes of 8192 rows, vision passes of 32 tiles, 90% of free
      * memory; system properties {@value #CACHE_DIR_PROPERTY} (default ~/.cache/lfmcap/cuda-kernels),
      * {@value #FUSED_PROPERTY} (true), {@value #ATTENTION_PROPERTY} (flash | simple) and
-     * {@value #MEMORY_FRACTION_PROPERTY}, {@value #GRAPHS_PROPERTY} (true), {@value #SMALL_BATCH_PROPERTY} (true), and the sizes
+     * {@value #MEMORY_FRACTION_PROPERTY}, {@value #GRAPHS_PROPERTY} (true), {@value #SMALL_BATCH_PROPERTY} (true),
+     * {@value #CANDIDATES_PROPERTY} (true), and the sizes
      * {@value #KV_CACHE_TOKENS_PROPERTY} (0: as many as maxSequences x maxSequenceTokens), {@value #VISION_PATCHES_PROPERTY}
      * (32768) and {@value #PREFILL_TOKENS_PROPERTY} (8192) override them (to fit a memory budget: docs/CUDA.md).
      */
@@ -64,7 +68,8 @@ public record CudaOptions(int maxSequences, int maxSequenceTokens, int maxPrefil
         int visionPatches = Integer.parseInt(System.getProperty(VISION_PATCHES_PROPERTY, "32768"));
         int prefillTokens = Integer.parseInt(System.getProperty(PREFILL_TOKENS_PROPERTY, "8192"));
         boolean smallBatch = !"false".equalsIgnoreCase(System.getProperty(SMALL_BATCH_PROPERTY, "true"));
-        return new CudaOptions(64, 4096, prefillTokens, visionPatches, fraction, kvTokens, cache, fused, simple, graphs, smallBatch);
+        boolean candidates = !"false".equalsIgnoreCase(System.getProperty(CANDIDATES_PROPERTY, "true"));
+        return new CudaOptions(64, 4096, prefillTokens, visionPatches, fraction, kvTokens, cache, fused, simple, graphs, smallBatch, candidates);
     }
 
     /** {@link #defaults()} sized for an engine: its max batch and longest sequence. */
@@ -73,38 +78,42 @@ public record CudaOptions(int maxSequences, int maxSequenceTokens, int maxPrefil
     }
 
     public CudaOptions withMaxSequences(int n) {
-        return new CudaOptions(n, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention, decodeGraphs, smallBatchKernels);
+        return new CudaOptions(n, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention, decodeGraphs, smallBatchKernels, logitCandidates);
     }
 
     public CudaOptions withMaxSequenceTokens(int n) {
-        return new CudaOptions(maxSequences, n, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention, decodeGraphs, smallBatchKernels);
+        return new CudaOptions(maxSequences, n, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention, decodeGraphs, smallBatchKernels, logitCandidates);
     }
 
     public CudaOptions withMaxPrefillTokens(int n) {
-        return new CudaOptions(maxSequences, maxSequenceTokens, n, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention, decodeGraphs, smallBatchKernels);
+        return new CudaOptions(maxSequences, maxSequenceTokens, n, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention, decodeGraphs, smallBatchKernels, logitCandidates);
     }
 
     public CudaOptions withMaxVisionPatches(int n) {
-        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, n, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention, decodeGraphs, smallBatchKernels);
+        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, n, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention, decodeGraphs, smallBatchKernels, logitCandidates);
     }
 
     public CudaOptions withKvCacheTokens(long n) {
-        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, n, kernelCacheDir, fusedEpilogues, simpleAttention, decodeGraphs, smallBatchKernels);
+        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, n, kernelCacheDir, fusedEpilogues, simpleAttention, decodeGraphs, smallBatchKernels, logitCandidates);
     }
 
     public CudaOptions withFusedEpilogues(boolean b) {
-        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, b, simpleAttention, decodeGraphs, smallBatchKernels);
+        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, b, simpleAttention, decodeGraphs, smallBatchKernels, logitCandidates);
     }
 
     public CudaOptions withSimpleAttention(boolean b) {
-        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, b, decodeGraphs, smallBatchKernels);
+        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, b, decodeGraphs, smallBatchKernels, logitCandidates);
     }
 
     public CudaOptions withDecodeGraphs(boolean b) {
-        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention, b, smallBatchKernels);
+        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention, b, smallBatchKernels, logitCandidates);
     }
 
     public CudaOptions withSmallBatchKernels(boolean b) {
-        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention, decodeGraphs, b);
+        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention, decodeGraphs, b, logitCandidates);
+    }
+
+    public CudaOptions withLogitCandidates(boolean b) {
+        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention, decodeGraphs, smallBatchKernels, b);
     }
 }

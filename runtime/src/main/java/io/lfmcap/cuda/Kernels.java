@@ -175,4 +175,15 @@ final class Kernels {
         launch(ctx, name, g, q, ldq, k, v, ldkv, out, ldo, heads, kvHeads, scale, segQRow, segRows, segKey, segKeyCount,
                 segCausalBase, pageTable, maxPages, hd);
     }
+
+    @Kernel("seen_reset")
+    static void seenReset(GpuContext ctx, Grid g, long seen, int seenWords, long slots, long idStart, long ids) {
+        launch(ctx, "seen_reset", g, seen, seenWords, slots, idStart, ids);
+    }
+
+    @Kernel("logit_candidates")
+    static void logitCandidates(GpuContext ctx, Grid g, long logits, int v, long logitRow, long banned, long offset, long seen, int seenWords,
+                                long slot, long newSeen, int cap, long count, long ids, long vals) {
+        launch(ctx, "logit_candidates", g, logits, v, logitRow, banned, offset, seen, seenWords, slot, newSeen, cap, count, ids, vals);
+    }
 }

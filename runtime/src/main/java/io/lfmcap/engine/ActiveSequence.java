@@ -40,19 +40,24 @@ final class ActiveSequence {
 
     /**
      * How the backend should choose this sequence's next token: greedy where the logits are when the request
-     * is plain greedy (no repetition penalty), with end-of-sequence banned when suppressed; else on the host.
+     * is plain greedy (no repetition penalty), with end-of-sequence banned when suppressed; else on the host, from
+     * the candidates its sampler names when it can (TokenSampler.candidates) or from the whole row.
      */
     ModelBackend.Pick pick() {
         SamplingParams p = prepared.request().sampling();
-        if (!p.greedy() || p.repetitionPenalty() != 1.0) return ModelBackend.Pick.HOST;
-        return ModelBackend.Pick.greedy(prepared.request().suppressEos() ? eosTokenId : -1);
+        int banned = prepared.request().suppressEos() ? eosTokenId : -1;
+        if (p.greedy() && p.repetitionPenalty() == 1.0) return ModelBackend.Pick.greedy(banned);
+        ModelBackend.Candidates c = sampler.candidates();
+        return c != null ? ModelBackend.Pick.candidates(banned, c) : ModelBackend.Pick.HOST;
     }
 
     /**
-     * This sequence's next token from a pass's outcome (row i): its greedy pick, or a draw from its logits. Touches
-     * only this sequence's sampler, so different sequences may choose on different threads.
+     * This sequence's next token from a pass's outcome (row i): its greedy pick, or a draw from its logits (the row,
+     * or its candidates). Touches only this sequence's sampler, so different sequences may choose on different threads.
      */
     int choose(ModelBackend.PassResult result, int i) {
+        ModelBackend.SparseLogits candidates = result.candidates()[i];
+        if (candidates != null) return sampler.next(candidates);
         float[] logits = result.logits()[i];
         return logits != null ? sampler.next(logits) : result.tokens()[i];
     }

@@ -339,7 +339,7 @@ final class BatchingCaptionEngine implements CaptionEngine {
         int n = rows.size();
         int[] chosen = new int[n];
         int drawn = 0;
-        for (int i = 0; i < n; i++) if (result.logits()[i] != null && !rows.get(i).retired) drawn++;
+        for (int i = 0; i < n; i++) if ((result.logits()[i] != null || result.candidates()[i] != null) && !rows.get(i).retired) drawn++;
         IntConsumer pick = i -> {
             if (!rows.get(i).retired) chosen[i] = rows.get(i).choose(result, i);
         };

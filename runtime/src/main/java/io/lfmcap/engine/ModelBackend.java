@@ -121,12 +121,16 @@ public interface ModelBackend extends AutoCloseable {
     /**
      * How a sequence's next token is chosen after a pass: on the host from its logits ({@link #HOST}), or
      * greedily (argmax, lowest id on ties as {@code torch.argmax}, never {@code bannedToken}; -1 bans
-     * nothing) wherever the logits are.
+     * nothing) wherever the logits are. A host pick with {@link Candidates} needs only some of the logits;
+     * a backend may hand those over as {@link SparseLogits} instead of the whole row.
      */
-    record Pick(boolean greedy, int bannedToken) {
-        public static final Pick HOST = new Pick(false, -1);
+    record Pick(boolean greedy, int bannedToken, Candidates candidates) {
+        public static final Pick HOST = new Pick(false, -1, null);
 
-        public static Pick greedy(int bannedToken) { return new Pick(true, bannedToken); }
+        public static Pick greedy(int bannedToken) { return new Pick(true, bannedToken, null); }
+
+        /** A host pick that needs only the logits {@code candidates} names, never {@code bannedToken}'s. */
+        public static Pick candidates(int bannedToken, Candidates candidates) { return new Pick(false, bannedToken, candidates); }
 
         /** Stores sequence {@code i}'s outcome from its logits: a token (greedy, logits dropped) or the logits (token -1). */
         void apply(float[] rowLogits, int i, int[] tokens, float[][] logits) {
@@ -141,10 +145,29 @@ public interface ModelBackend extends AutoCloseable {
     }
 
     /**
-     * Per sequence of a pass: the chosen token where its pick was greedy, else -1 and its last position's
-     * logits; and the time the pass spent in the vision encoder.
+     * Which logits a host pick can be decided from (TokenSampler's greedy choice under a repetition penalty and its
+     * min-p draw without top-p): those of every token the sequence has seen when {@code seen} (the prompt's ids and
+     * every token fed to a decode step since: the ids a repetition penalty changes), and of every other token whose
+     * logit reaches {@code M + offset}, M the largest logit among the other tokens. {@code offset <= 0}: temperature
+     * x ln(min_p) for a min-p draw, 0 for greedy. A backend may take in a few more (rounding slack).
      */
-    record PassResult(int[] tokens, float[][] logits, long visionNanos) {}
+    record Candidates(float offset, boolean seen) {
+        public Candidates {
+            if (!(offset <= 0)) throw new IllegalArgumentException("candidate offset must be <= 0, got " + offset);
+        }
+    }
+
+    /** Some of a row's logits: {@code count} (id, logit) pairs, ids ascending. */
+    record SparseLogits(int[] ids, float[] logits, int count) {}
+
+    /**
+     * Per sequence of a pass: the chosen token where its pick was greedy, else -1 and its last position's
+     * logits (whole, or for a pick with candidates possibly only those, in {@code candidates}); and the time the
+     * pass spent in the vision encoder.
+     */
+    record PassResult(int[] tokens, float[][] logits, SparseLogits[] candidates, long visionNanos) {
+        public PassResult(int[] tokens, float[][] logits, long visionNanos) { this(tokens, logits, new SparseLogits[tokens.length], visionNanos); }
+    }
 
     /** Per-sequence decoder state: position and caches. Closing frees them. */
     interface SequenceState extends AutoCloseable {

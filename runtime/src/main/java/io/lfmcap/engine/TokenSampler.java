@@ -46,6 +46,45 @@ final class TokenSampler {
         return token;
     }
 
+    /**
+     * The logits {@link #next(ModelBackend.SparseLogits)} decides from, when it can: greedy under a repetition penalty
+     * looks at the seen ids (the penalty moves only theirs) and the largest of the others (offset 0); the min-p draw
+     * without top-p at the seen ids and every other id within temperature x ln(min_p) of the largest other logit (no
+     * lower one reaches min_p x the top probability, whatever the penalty does to the seen ones). Null: every logit.
+     */
+    ModelBackend.Candidates candidates() {
+        boolean penalty = seen != null;
+        if (params.greedy()) return penalty ? new ModelBackend.Candidates(0f, true) : null;
+        if (params.topP() < 1.0 || params.minP() <= 0) return null;
+        return new ModelBackend.Candidates((float) (params.temperature() * Math.log(params.minP())), penalty);
+    }
+
+    /**
+     * {@link #next(float[])} from the {@link #candidates()} of a row only (ids ascending, end-of-sequence left out
+     * when suppressed): the same token, since every id left out would be skipped by the full row's pass, and the
+     * kept ones are visited in the same order. {@code c}'s logits are scratch and are modified.
+     */
+    int next(ModelBackend.SparseLogits c) {
+        int n = c.count();
+        int[] ids = c.ids();
+        float[] logits = c.logits();
+        if (n < 1) throw new IllegalArgumentException("no candidate logits to choose from");
+        if (seen != null) {
+            float p = (float) params.repetitionPenalty();
+            for (int k = 0; k < n; k++) if (seen[ids[k]]) logits[k] = logits[k] < 0 ? logits[k] * p : logits[k] / p;
+        }
+        if (suppressEos) for (int k = 0; k < n; k++) if (ids[k] == eosTokenId) logits[k] = Float.NEGATIVE_INFINITY;
+        int token;
+        if (params.greedy()) {
+            token = ids[argmax(logits, n)];
+        } else {
+            double t = params.temperature();
+            token = drawMinP(logits, ids, n, t, largest(logits, n) / t);
+        }
+        if (seen != null) see(token);
+        return token;
+    }
+
     private void see(int id) {
         if (seen[id]) return;
         seen[id] = true;
@@ -62,20 +101,27 @@ final class TokenSampler {
         }
     }
 
-    static int argmax(float[] logits) {
+    static int argmax(float[] logits) { return argmax(logits, logits.length); }
+
+    /** The index of the largest of the first n values, the lowest on ties. */
+    private static int argmax(float[] values, int n) {
         int best = 0;
-        for (int i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
+        for (int i = 1; i < n; i++) if (values[i] > values[best]) best = i;
         return best;
+    }
+
+    private static float largest(float[] values, int n) {
+        float largest = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) if (values[i] > largest) largest = values[i];
+        return largest;
     }
 
     /** Temperature, top-p (HF TopPLogitsWarper), min-p (HF MinPLogitsWarper), then a draw. */
     private int draw(float[] logits) {
         int n = logits.length;
         double t = params.temperature();
-        float largest = Float.NEGATIVE_INFINITY;
-        for (float l : logits) if (l > largest) largest = l;
-        double max = largest / t;  // = the largest l / t: division by t > 0 keeps the order
-        if (params.topP() >= 1.0 && params.minP() > 0) return drawMinP(logits, t, max);
+        double max = largest(logits, n) / t;  // = the largest l / t: division by t > 0 keeps the order
+        if (params.topP() >= 1.0 && params.minP() > 0) return drawMinP(logits, null, n, t, max);
         if (probs == null || probs.length != n) probs = new double[n];
         double sum = 0;
         for (int i = 0; i < n; i++) {
@@ -110,15 +156,16 @@ final class TokenSampler {
      * to the top one, r_i = exp(l_i / t - max), is at least min_p, which no token with l_i / t < max + ln(min_p) can
      * reach. So only those few candidates are exponentiated, and the draw runs over the relative weights of the kept
      * ones (the softmax's normaliser cancels): about two passes over the logits instead of seven and an exp per
-     * token. The recommended LFM2-VL sampling (min_p 0.15) keeps at most 6 tokens.
+     * token. The recommended LFM2-VL sampling (min_p 0.15) keeps at most 6 tokens. Over the first n logits, of ids
+     * {@code ids} (null: their indices).
      */
-    private int drawMinP(float[] logits, double t, double max) {
+    private int drawMinP(float[] logits, int[] ids, int n, double t, double max) {
         double minP = params.minP();
         double bound = (max + Math.log(minP)) * t;  // candidates: l >= bound, less a slack; r_i >= min_p decides
         float low = (float) (bound - 1e-6 * (1 + Math.abs(bound)));
         double total = 0;
         int kept = 0;
-        for (int i = 0; i < logits.length; i++) {
+        for (int i = 0; i < n; i++) {
             if (logits[i] < low) continue;
             double r = Math.exp(logits[i] / t - max);
             if (r < minP) continue;
@@ -126,7 +173,7 @@ final class TokenSampler {
                 keptIds = Arrays.copyOf(keptIds, 2 * kept);
                 keptWeights = Arrays.copyOf(keptWeights, 2 * kept);
             }
-            keptIds[kept] = i;
+            keptIds[kept] = ids == null ? i : ids[i];
             keptWeights[kept++] = r;
             total += r;
         }

@@ -340,6 +340,91 @@ extern "C" __global__ void argmax_rows(const float* __restrict__ logits, int V, 
 }
 
 // ---------------------------------------------------------------------------------------------
+// Host picks that need only a few logits (io.lfmcap.cuda.LogitCandidates, ModelBackend.Candidates)
+// ---------------------------------------------------------------------------------------------
+
+// Sequence slots' seen sets (bit sets of seenWords words per slot): slot slots[s] is cleared, then takes the ids
+// ids[idStart[s] .. idStart[s + 1]) (its prompt). grid sequences, block 256.
+extern "C" __global__ void seen_reset(unsigned* seen, int seenWords, const int* __restrict__ slots, const int* __restrict__ idStart,
+                                      const int* __restrict__ ids) {
+    unsigned* bits = seen + (long)slots[blockIdx.x] * seenWords;
+    for (int w = threadIdx.x; w < seenWords; w += blockDim.x) bits[w] = 0u;
+    __syncthreads();
+    for (int k = idStart[blockIdx.x] + threadIdx.x; k < idStart[blockIdx.x + 1]; k += blockDim.x)
+        atomicOr(bits + ids[k] / 32, 1u << (ids[k] % 32));
+}
+
+// Exclusive prefix sum over the block (blockDim.x a multiple of 32, at most 1024); *total gets the sum.
+__device__ int block_exclusive_scan(int v, int* scratch, int* total) {
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+    int x = v;
+    for (int o = 1; o < 32; o <<= 1) {
+        const int y = __shfl_up_sync(0xffffffffu, x, o);
+        if (lane >= o) x += y;
+    }
+    __syncthreads();
+    if (lane == 31) scratch[warp] = x;
+    __syncthreads();
+    if (warp == 0) {
+        int t = lane < warps ? scratch[lane] : 0;
+        for (int o = 1; o < 32; o <<= 1) {
+            const int y = __shfl_up_sync(0xffffffffu, t, o);
+            if (lane >= o) t += y;
+        }
+        scratch[lane] = t;
+    }
+    __syncthreads();
+    *total = scratch[warps - 1];
+    return (warp > 0 ? scratch[warp - 1] : 0) + x - v;
+}
+
+// The candidates of host picks: pass row r (logits row logitRow[r]) gets, ids ascending, every id but banned[r] that
+// is in its slot's seen set (slot[r] >= 0) or whose logit reaches M + offset[r] - slack, M the largest logit among
+// the other ids, slack = 1e-4 (1 + |M| + |offset|) (far above the host's rounding; io.lfmcap.engine's test rule
+// CandidateSelection is the same). First newSeen[r] (the token the step was fed; -1: none) joins the slot's set.
+// count[r] = how many; their ids and logits fill ids / vals [r][cap] when they fit. Each thread scans one contiguous
+// run of ids, so that one prefix sum orders the output. grid rows, block 1024.
+extern "C" __global__ void __launch_bounds__(1024) logit_candidates(const float* __restrict__ logits, int V,
+        const int* __restrict__ logitRow, const int* __restrict__ banned, const float* __restrict__ offset, unsigned* seen,
+        int seenWords, const int* __restrict__ slot, const int* __restrict__ newSeen, int cap, int* __restrict__ count,
+        int* __restrict__ ids, float* __restrict__ vals) {
+    __shared__ float maxima[32];
+    __shared__ int scratch[32];
+    const int r = blockIdx.x, lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    const float* l = logits + (long)logitRow[r] * V;
+    unsigned* bits = slot[r] >= 0 ? seen + (long)slot[r] * seenWords : nullptr;
+    if (bits && threadIdx.x == 0 && newSeen[r] >= 0) atomicOr(bits + newSeen[r] / 32, 1u << (newSeen[r] % 32));
+    __syncthreads();
+    const int ban = banned[r];
+    const int run = (V + blockDim.x - 1) / blockDim.x, lo = min(V, (int)threadIdx.x * run), hi = min(V, lo + run);
+    auto isSeen = [&](int i) { return bits != nullptr && ((bits[i >> 5] >> (i & 31)) & 1u) != 0u; };
+    float m = NEG_INF;
+    for (int i = lo; i < hi; i++)
+        if (i != ban && !isSeen(i)) m = fmaxf(m, l[i]);
+    for (int o = 16; o > 0; o >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
+    if (lane == 0) maxima[warp] = m;
+    __syncthreads();
+    m = NEG_INF;
+    for (int w = 0; w < (int)(blockDim.x >> 5); w++) m = fmaxf(m, maxima[w]);
+    const float off = offset[r];
+    const float threshold = m + off - 1e-4f * (1.f + fabsf(m) + fabsf(off));
+    auto keep = [&](int i) { return i != ban && (isSeen(i) || l[i] >= threshold); };
+    int mine = 0;
+    for (int i = lo; i < hi; i++) mine += keep(i);
+    int total;
+    int at = block_exclusive_scan(mine, scratch, &total);
+    if (threadIdx.x == 0) count[r] = total;
+    if (total > cap) return;
+    int* rowIds = ids + (long)r * cap;
+    float* rowVals = vals + (long)r * cap;
+    for (int i = lo; i < hi; i++)
+        if (keep(i)) {
+            rowIds[at] = i;
+            rowVals[at++] = l[i];
+        }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Vision tower and projector stages
 // ---------------------------------------------------------------------------------------------
 

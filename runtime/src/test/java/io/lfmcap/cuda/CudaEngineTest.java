@@ -120,6 +120,48 @@ class CudaEngineTest {
         }
     }
 
+    /**
+     * Host picks from candidates (LogitCandidates) choose what host picks from whole rows choose: sampled requests
+     * (the recommended min-p with a repetition penalty, min-p alone, greedy under a penalty, and top-p, which always
+     * reads whole rows) give the same tokens with the candidates on and off, batched together.
+     */
+    @Test
+    void sampledCaptionsAreTheSameFromCandidatesAsFromWholeRows() {
+        SamplingParams[] sampling = {SamplingParams.recommended(3), new SamplingParams(1.0, 1, 0.05, 1, 4),
+                new SamplingParams(0, 1, 0, 1.3, 0), new SamplingParams(0.8, 0.9, 0, 1.05, 5)};
+        int count = 24;
+        List<CaptionRequest> requests = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            int[] size = SIZES[i % SIZES.length];
+            requests.add(new CaptionRequest("s" + i, ImageInput.of("img" + i, image(size[0], size[1], i)), "Describe this image.",
+                    sampling[i % sampling.length], 12, i % 2 == 0));
+        }
+        try (ModelPackage pkg = CheckpointPackage.open(model)) {
+            List<int[]> whole = new ArrayList<>(), fromCandidates = new ArrayList<>();
+            String before = System.setProperty(CudaOptions.CANDIDATES_PROPERTY, "false");
+            try (CaptionEngine engine = CaptionEngines.open(pkg, options(8))) {
+                for (CompletableFuture<CaptionResult> f : submitAll(engine, requests)) whole.add(f.join().tokens());
+            } finally {
+                if (before == null) System.clearProperty(CudaOptions.CANDIDATES_PROPERTY);
+                else System.setProperty(CudaOptions.CANDIDATES_PROPERTY, before);
+            }
+            double served;
+            try (CaptionEngine engine = CaptionEngines.open(pkg, options(8))) {
+                for (CompletableFuture<CaptionResult> f : submitAll(engine, requests)) fromCandidates.add(f.join().tokens());
+                served = engine.stats().getOrDefault("host picks from candidates", 0.0);
+            }
+            assertTrue(served > 0, "no host pick was served from candidates");
+            for (int i = 0; i < count; i++)
+                assertArrayEquals(whole.get(i), fromCandidates.get(i), "request " + i + " (" + requests.get(i).sampling() + ")");
+        }
+    }
+
+    private static List<CompletableFuture<CaptionResult>> submitAll(CaptionEngine engine, List<CaptionRequest> requests) {
+        List<CompletableFuture<CaptionResult>> futures = new ArrayList<>();
+        for (CaptionRequest r : requests) futures.add(engine.submit(r));
+        return futures;
+    }
+
     private static final long LAZY_KERNEL_SLACK_BYTES = 8L << 20;
 
     @Test

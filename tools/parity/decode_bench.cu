@@ -35,7 +35,7 @@
 #include "../../runtime/src/main/resources/io/lfmcap/cuda/kernels.cu"
 #include "../../runtime/src/main/resources/io/lfmcap/cuda/decode.cu"
 #endif
-#ifndef KERNELS_BASELINE  // the step kernel experiment runs the working tree's device functions
+#ifndef KERNELS_BASELINE  // the step kernel experiment runs the working tree's device functions (not the baseline's)
 #include "decode_step.cu"
 #endif
 
@@ -49,19 +49,28 @@ static const int ATTN_THREADS = DEC_WARPS * 32;  // TextDecoder: DECODE_ATTENTIO
 
 static cudaStream_t stream;
 
-// A launch on `stream`; pdl: as a programmatic dependent of the previous kernel (only kernels that griddepcontrol.wait).
+// How a kernel is launched: plainly, as a programmatic dependent of the previous kernel (only kernels that
+// griddepcontrol.wait), or cooperatively (all blocks resident: the step kernel's grid barriers).
+enum LaunchKind { PLAIN = 0, PDL = 1, COOPERATIVE = 2 };
+
+// A launch on `stream`; kind: a LaunchKind, or a bool (true: PDL).
 template <typename... P, typename... A>
-static void launch(void (*k)(P...), dim3 grid, int block, int shared, bool pdl, A... args) {
+static void launch(void (*k)(P...), dim3 grid, int block, int shared, int kind, A... args) {
     cudaLaunchConfig_t c = {};
     c.gridDim = grid;
     c.blockDim = dim3(block);
     c.dynamicSmemBytes = shared;
     c.stream = stream;
     cudaLaunchAttribute at[1];
-    at[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-    at[0].val.programmaticStreamSerializationAllowed = 1;
+    if (kind == COOPERATIVE) {
+        at[0].id = cudaLaunchAttributeCooperative;
+        at[0].val.cooperative = 1;
+    } else {
+        at[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+        at[0].val.programmaticStreamSerializationAllowed = 1;
+    }
     c.attrs = at;
-    c.numAttrs = pdl ? 1 : 0;
+    c.numAttrs = kind == PLAIN ? 0 : 1;
     CK(cudaLaunchKernelEx(&c, k, ((P)args)...));
 }
 
@@ -126,11 +135,7 @@ static GemvKernel gemvKernel(const char* kind, int r) {
     return r == 1 ? gemv_add_r1 : r == 2 ? gemv_add_r2 : r == 4 ? gemv_add_r4 : gemv_add_r8;
 }
 static const int GEMV_STAGED_ROWS = 4096;  // TextDecoder.GEMV_STAGED_ROWS
-#ifdef KERNELS_BASELINE  // the committed kernels: one group width
-static int gemvCols(int) { return GEMV_COLS; }
-#else
 static int gemvCols(int r) { return GEMV_COLS(r); }  // TextDecoder.gemvOutputsPerBlock
-#endif
 
 // TextDecoder.gemvNormed: out = RMSNorm(x) W^T (silu: silu(g) u, nOut = half W's rows); W [nOut (x2), k]
 static void gemvNormed(bool silu, const float* x, const float* norm, const bf16* w, int nOut, int k, void* out, int rows, bool pdl) {
@@ -268,20 +273,10 @@ struct Model {
         const int r = rowsPerBlock(rows);
         const StepKernel k = stepKernelOf(r);
         const int shared = stepSharedBytes(r, s);
-        cudaLaunchConfig_t c = {};
-        c.gridDim = dim3(stepGrid(k, shared));
-        c.blockDim = dim3(STEP_THREADS);
-        c.dynamicSmemBytes = shared;
-        c.stream = stream;
-        cudaLaunchAttribute at[1];
-        at[0].id = cudaLaunchAttributeCooperative;
-        at[0].val.cooperative = 1;
-        c.attrs = at;
-        c.numAttrs = 1;
-        CK(cudaLaunchKernelEx(&c, k, (const StepLayer*)stepLayers, s.layers, rows, H, s.heads, s.kvHeads, s.hd, s.ffn, CONV_L,
-                              (long)(CONV_L - 1) * H, 1e-5f, 1.0f / sqrtf((float)s.hd), x, big, mixed, act, (const int*)rowPos,
-                              (const int*)segSlot, (const int*)segKeys, (const int*)pageTable, maxPages, (const float*)invFreq,
-                              (const float*)finalNorm, (const bf16*)lmHead, s.vocab, logits, barrier));
+        launch(k, dim3(stepGrid(k, shared)), STEP_THREADS, shared, COOPERATIVE, (const StepLayer*)stepLayers, s.layers, rows, H, s.heads,
+               s.kvHeads, s.hd, s.ffn, CONV_L, (long)(CONV_L - 1) * H, 1e-5f, 1.0f / sqrtf((float)s.hd), x, big, mixed, act,
+               (const int*)rowPos, (const int*)segSlot, (const int*)segKeys, (const int*)pageTable, maxPages, (const float*)invFreq,
+               (const float*)finalNorm, (const bf16*)lmHead, s.vocab, logits, barrier);
         launch(argmax_rows, dim3(rows), 1024, 0, false, logits, s.vocab, banned, tokens);
     }
 #endif

@@ -3,32 +3,13 @@ package io.lfmcap.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.lfmcap.model.tiny.TinyCheckpoint;
-import io.lfmcap.model.tiny.TinyCheckpoint.Variant;
 import io.lfmcap.pte.PteModelPackage;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
-class ExportAndInspectCommandTest {
-    @TempDir
-    static Path tmp;
-    static Path checkpoint;
-
-    private final StringWriter out = new StringWriter();
-    private final StringWriter err = new StringWriter();
-
-    @BeforeAll
-    static void tinyCheckpoint() {
-        checkpoint = tmp.resolve("ckpt");
-        TinyCheckpoint.write(checkpoint, Variant.LFM2_5_VL, TinyCheckpoint.DEFAULT_SEED);
-    }
-
+class ExportAndInspectCommandTest extends CommandTestSupport {
     @Test
     void exportWritesALoadableProgramAndReportsProgress() {
         Path pte = tmp.resolve("cli.pte");
@@ -81,10 +62,5 @@ class ExportAndInspectCommandTest {
         assertTrue(out.toString().contains("--verify"), out.toString());
     }
 
-    private int run(Object command, String... args) {
-        CommandLine cl = new CommandLine(command);
-        cl.setOut(new PrintWriter(out, true));
-        cl.setErr(new PrintWriter(err, true));
-        return cl.execute(args);
-    }
+    private int run(Object command, String... args) { return run(new CommandLine(command), args); }
 }

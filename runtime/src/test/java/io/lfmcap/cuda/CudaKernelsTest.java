@@ -3,8 +3,15 @@ package io.lfmcap.cuda;
 import static org.junit.jupiter.api.Assertions.*;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.lfmcap.engine.CandidateSelection;
+import io.lfmcap.engine.ModelBackend.Candidates;
+import io.lfmcap.engine.ModelBackend.Pick;
+import io.lfmcap.engine.ModelBackend.SparseLogits;
 import io.lfmcap.image.PatchGrid;
 import io.lfmcap.model.FloatFormats;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -661,5 +668,93 @@ class CudaKernelsTest {
             assertBf16Close(refBiasGelu, got[1], fused ? 1e-3 : 2e-2, "linear + bias + gelu_tanh (fused " + fused + ")");
             assertBf16Close(refBf, got[2], 1e-4, "linear to bf16");
         }
+    }
+
+    // ------------------------------------------------------------------------------------------ logit candidates
+
+    private static final int CAND_VOCAB = 5000, CAND_CAP = 64, CAND_SLOTS = 8;
+
+    /**
+     * logit_candidates and seen_reset through LogitCandidates, against the rule written plainly
+     * (io.lfmcap.engine.CandidateSelection): the same ids and logits for a prefill-like pass (seen sets from the
+     * prompts) and a decode-like pass after it (each row's fed token joins its set); rows with more candidates than
+     * the cap come back as null (read whole); greedy and whole-row picks are left alone.
+     */
+    @Test
+    void logitCandidatesSelectWhatTheRuleSelects() {
+        Random seeded = new Random(5);
+        List<Pick> picks = List.of(
+                Pick.candidates(7, new Candidates((float) (0.1 * Math.log(0.15)), true)),  // the recommended sampling
+                Pick.candidates(-1, new Candidates(0f, true)),                            // greedy under a penalty
+                Pick.greedy(-1),
+                Pick.candidates(-1, new Candidates((float) Math.log(0.05), false)),       // min-p, no penalty
+                Pick.HOST,
+                Pick.candidates(7, new Candidates((float) Math.log(0.01), false)));      // flat row: over the cap
+        int n = picks.size();
+        int[] slots = {3, 0, 5, 1, 6, 2};
+        List<int[]> prompts = new ArrayList<>();
+        for (int i = 0; i < n; i++) prompts.add(seeded.ints(0, CAND_VOCAB).distinct().limit(30).toArray());
+        float[][] rows = new float[n][];
+        for (int i = 0; i < n; i++) {
+            rows[i] = new float[CAND_VOCAB];
+            double scale = i == 5 ? 0.001 : 2;
+            for (int v = 0; v < CAND_VOCAB; v++) rows[i][v] = (float) (seeded.nextGaussian() * scale);
+            if (i != 5) for (int k = 0; k < 4; k++) rows[i][prompts.get(i)[k]] = 9f + k;  // seen tokens on top (row 5 stays flat)
+        }
+        boolean[][] seen = new boolean[n][CAND_VOCAB];
+        for (int i = 0; i < n; i++) for (int id : prompts.get(i)) seen[i][id] = true;
+
+        gpu.run(() -> {
+            try (LogitCandidates candidates = new LogitCandidates(gpu.ctx, CAND_VOCAB, CAND_SLOTS, CAND_CAP);
+                 PassUpload up = new PassUpload(gpu.ctx, 1 << 16)) {
+                long dLogits = gpu.f32(flat(rows));
+                up.reset();
+                candidates.track(slots, prompts, picks, up);
+                candidates.select(picks, slots, null, dLogits, up);
+                gpu.ctx.sync("candidates");
+                assertCandidates(candidates.read(n), picks, rows, seen, "prefill");
+
+                int[] fed = new int[n];
+                for (int i = 0; i < n; i++) {
+                    fed[i] = seeded.nextInt(CAND_VOCAB);
+                    if (i != 5) rows[i][fed[i]] = 10.5f;  // the fed token on top too: its penalty must apply
+                    seen[i][fed[i]] = true;
+                }
+                dLogits = gpu.f32(flat(rows));
+                up.reset();
+                candidates.select(picks, slots, fed, dLogits, up);
+                gpu.ctx.sync("candidates");
+                assertCandidates(candidates.read(n), picks, rows, seen, "decode");
+                assertEquals(8, candidates.rowsSelected());
+                assertEquals(2, candidates.rowsReadWhole());
+            }
+            return null;
+        });
+    }
+
+    private static void assertCandidates(SparseLogits[] got, List<Pick> picks, float[][] rows, boolean[][] seen, String pass) {
+        for (int i = 0; i < picks.size(); i++) {
+            Pick p = picks.get(i);
+            if (p.candidates() == null) {
+                assertNull(got[i], pass + " row " + i + " wants no candidates");
+                continue;
+            }
+            SparseLogits want = CandidateSelection.select(rows[i], p.candidates(), seen[i], p.bannedToken());
+            if (want.count() > CAND_CAP) {
+                assertNull(got[i], pass + " row " + i + ": " + want.count() + " candidates are over the cap");
+                continue;
+            }
+            assertNotNull(got[i], pass + " row " + i);
+            assertArrayEquals(want.ids(), Arrays.copyOf(got[i].ids(), got[i].count()), pass + " row " + i + " ids");
+            assertArrayEquals(want.logits(), Arrays.copyOf(got[i].logits(), got[i].count()), pass + " row " + i + " logits");
+            assertTrue(want.count() >= (p.candidates().seen() ? 30 : 2), pass + " row " + i + ": " + want.count()
+                    + " candidates (every seen id; else at least the tokens put on top within ln(min_p) of each other)");
+        }
+    }
+
+    private static float[] flat(float[][] rows) {
+        float[] all = new float[rows.length * CAND_VOCAB];
+        for (int i = 0; i < rows.length; i++) System.arraycopy(rows[i], 0, all, i * CAND_VOCAB, CAND_VOCAB);
+        return all;
     }
 }

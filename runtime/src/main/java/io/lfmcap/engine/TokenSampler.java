@@ -19,6 +19,7 @@ final class TokenSampler {
     private int[] seenIds = new int[0];
     private int seenCount;
     private final SplittableRandom random;
+    private final ModelBackend.Candidates candidates;
     /** Scratch of the draws, kept between tokens: probabilities (general path), kept ids and weights (min-p path). */
     private double[] probs;
     private int[] keptIds = new int[16];
@@ -35,6 +36,7 @@ final class TokenSampler {
         } else {
             seen = null;
         }
+        this.candidates = candidatesOf(params, seen != null);
     }
 
     /** Picks the next token; {@code logits} is scratch and is modified. */
@@ -52,8 +54,9 @@ final class TokenSampler {
      * without top-p at the seen ids and every other id within temperature x ln(min_p) of the largest other logit (no
      * lower one reaches min_p x the top probability, whatever the penalty does to the seen ones). Null: every logit.
      */
-    ModelBackend.Candidates candidates() {
-        boolean penalty = seen != null;
+    ModelBackend.Candidates candidates() { return candidates; }
+
+    private static ModelBackend.Candidates candidatesOf(SamplingParams params, boolean penalty) {
         if (params.greedy()) return penalty ? new ModelBackend.Candidates(0f, true) : null;
         if (params.topP() < 1.0 || params.minP() <= 0) return null;
         return new ModelBackend.Candidates((float) (params.temperature() * Math.log(params.minP())), penalty);

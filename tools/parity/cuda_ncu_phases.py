@@ -3,7 +3,7 @@
 
 usage: cuda_ncu_phases.py ncu-b1.csv [more.csv ...]
 
-Launch order splits the run into passes: f32_to_bf16 opens a vision pass (patches to bf16), embed_rows opens a
+Launch order splits the run into passes: f32_to_bf16 or patch_levels_to_bf16 opens a vision pass (patches to bf16), embed_rows opens a
 decoder pass, a prefill when it embeds more than 128 rows, else a decode step. Prints, per pass kind, the mean
 time of one pass, its kernel count and the kernels that take the time (cuBLAS kernels grouped as GEMM).
 """
@@ -29,7 +29,7 @@ def passes(path):
         rows.append((r["Kernel Name"], int(grid[0]), float(r["Metric Value"].replace(",", "")) / 1000.0))
     out, cur = [], None
     for name, gx, us in rows:
-        if name == "f32_to_bf16" and (cur is None or cur[0] != "vision" or cur[3]):
+        if name in ("f32_to_bf16", "patch_levels_to_bf16") and (cur is None or cur[0] != "vision" or cur[3]):
             cur = ["vision", [], 0.0, False]
             out.append(cur)
         elif name == "embed_rows":

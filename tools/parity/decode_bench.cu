@@ -173,6 +173,14 @@ struct Shape {
     int H, heads, kvHeads, hd, ffn, vocab, layers;
     bool attention(int l) const { return l == 2 || l == 5 || l == 8 || l == 10 || l == 12 || l == 14; }  // LFM2 full_attn_idxs
 };
+
+// qk_norm_rope_store's launch: a warp per head, QK_HEADS_PER_BLOCK heads per block (kernels before it: one per block)
+#ifdef QK_HEADS_PER_BLOCK
+static const int QK_BLOCK = 32 * QK_HEADS_PER_BLOCK;
+#else
+static const int QK_BLOCK = 32;
+#endif
+static dim3 qkGrid(int rows, const Shape& s) { return dim3(rows, (s.heads + 2 * s.kvHeads + QK_BLOCK / 32 - 1) / (QK_BLOCK / 32)); }
 static const int CONV_L = 3, MAX_SEQ = 8;
 #ifdef STEP_THREADS  // the step kernel (not in kernels older than it)
 // TextDecoder: decode_step_rN's dynamic shared memory
@@ -290,7 +298,7 @@ struct Model {
             const Layer& y = L[l];
             gemvNormed(false, x, y.opNorm, y.mix, y.mixRows, H, big, rows, pdl);
             if (s.attention(l)) {
-                launch(qk_norm_rope_store, dim3(rows, s.heads + 2 * s.kvHeads), 32, 0, false, big, s.heads, s.kvHeads, s.hd, y.qNorm,
+                launch(qk_norm_rope_store, qkGrid(rows, s), QK_BLOCK, 0, false, big, s.heads, s.kvHeads, s.hd, y.qNorm,
                        y.kNorm, 1e-5f, rowPos, rowSlot, pageTable, maxPages, invFreq, q, y.kPool, y.vPool);
                 launch(attention_decode, dim3(s.kvHeads, rows), ATTN_THREADS, 0, pdl, q, qW, y.kPool, y.vPool, mixed, qW, s.heads,
                        s.kvHeads, s.hd, 1.0f / sqrtf((float)s.hd), segSlot, segKeys, pageTable, maxPages);
@@ -640,7 +648,7 @@ static void timeShape(Model& m, int replays) {
             {"gemv_rms in-proj conv 3H x H", [&](int i, bool p) { const Layer& y = m.L[conv[i % conv.size()]]; gemvNormed(false, m.x, y.opNorm, y.mix, y.mixRows, H, m.big, rows, p); }, 2L * 3 * H * H, (int)conv.size()},
             {"gemv_rms in-proj attention qkv", [&](int i, bool p) { const Layer& y = m.L[attn[i % attn.size()]]; gemvNormed(false, m.x, y.opNorm, y.mix, y.mixRows, H, m.big, rows, p); }, 2L * (s.heads + 2 * s.kvHeads) * s.hd * H, (int)attn.size()},
             {"short_conv_step", [&](int i, bool p) { const Layer& y = m.L[conv[i % conv.size()]]; launch(short_conv_step, dim3((H + 255) / 256, rows), 256, 0, p, m.big, H, y.taps, CONV_L, y.convState, (long)(CONV_L - 1) * H, m.segSlot, m.mixed); }, 0, (int)conv.size()},
-            {"qk_norm_rope_store", [&](int i, bool) { const Layer& y = m.L[attn[i % attn.size()]]; launch(qk_norm_rope_store, dim3(rows, s.heads + 2 * s.kvHeads), 32, 0, false, m.big, s.heads, s.kvHeads, s.hd, y.qNorm, y.kNorm, 1e-5f, m.rowPos, m.rowSlot, m.pageTable, m.maxPages, m.invFreq, m.q, y.kPool, y.vPool); }, 0, (int)attn.size()},
+            {"qk_norm_rope_store", [&](int i, bool) { const Layer& y = m.L[attn[i % attn.size()]]; launch(qk_norm_rope_store, qkGrid(rows, s), QK_BLOCK, 0, false, m.big, s.heads, s.kvHeads, s.hd, y.qNorm, y.kNorm, 1e-5f, m.rowPos, m.rowSlot, m.pageTable, m.maxPages, m.invFreq, m.q, y.kPool, y.vPool); }, 0, (int)attn.size()},
             {"attention_decode (GB/s of K, V)", [&](int i, bool p) { const Layer& y = m.L[attn[i % attn.size()]]; launch(attention_decode, dim3(s.kvHeads, rows), ATTN_THREADS, 0, p, m.q, qW, y.kPool, y.vPool, m.mixed, qW, s.heads, s.kvHeads, s.hd, 1.0f / sqrtf((float)s.hd), m.segSlot, m.segKeys, m.pageTable, m.maxPages); }, kvBytes, (int)attn.size()},
             {"gemv_add out-proj H x H", [&](int i, bool p) { const Layer& y = m.L[conv[i % conv.size()]]; gemvAdd(m.mixed, y.out, H, H, m.x, H, rows, p); }, 2L * H * H, (int)conv.size()},
             {"gemv_rms_silu gate/up 2F x H", [&](int i, bool p) { const Layer& y = m.L[i % s.layers]; gemvNormed(true, m.x, y.ffnNorm, y.gateUp, s.ffn, H, m.act, rows, p); }, 2L * 2 * s.ffn * H, s.layers},

@@ -124,6 +124,8 @@ public final class CudaBackend implements ModelBackend {
         pool = new KvCachePool(ctx, text, maxSequences, (int) pages, options.maxSequenceTokens());
         decoder = new TextDecoder(ctx, text, weights.text, pool, maxRows, maxSequences, options.simpleAttention(),
                 options.smallBatchKernels());
+        vision.tuneLinears();
+        decoder.tuneLinears();
         graphs = new DecodeGraphs(ctx, options.decodeGraphs());
         steps = new LaunchedSteps(ctx, maxSequences);
         clock = new PhaseClock(ctx);
@@ -426,6 +428,8 @@ public final class CudaBackend implements ModelBackend {
             m.put("decode steps", (double) clock.count(PhaseClock.Phase.DECODE));
             m.put("vision passes staged ahead", (double) vision.passesFilledAhead());
             m.put("decode graphs captured", (double) graphs.captured());
+            m.put("GEMM shapes tuned at load", (double) ctx.gemm.tunedShapes());
+            m.put("GEMM tuning ms at load", ctx.gemm.tuningMillis());
             if (candidates != null) {
                 m.put("host picks from candidates", (double) candidates.rowsSelected());
                 m.put("host picks read whole (too many candidates)", (double) candidates.rowsReadWhole());

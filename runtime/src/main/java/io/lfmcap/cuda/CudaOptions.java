@@ -22,10 +22,13 @@ import java.nio.file.Path;
  *                          general kernels, as larger steps)
  * @param logitCandidates   host picks that need only a few logits (ModelBackend.Candidates: the recommended min-p
  *                          sampling, greedy under a repetition penalty) get only those (LogitCandidates), not the row
+ * @param gemmTuning        at load, time cuBLASLt's candidate algorithms for the vision and prefill linear layers and
+ *                          keep the fastest (Gemm.tune); else cuBLAS's first choice
  */
 public record CudaOptions(int maxSequences, int maxSequenceTokens, int maxPrefillTokens, int maxVisionPatches,
                           double memoryFraction, long kvCacheTokens, Path kernelCacheDir, boolean fusedEpilogues,
-                          boolean simpleAttention, boolean decodeGraphs, boolean smallBatchKernels, boolean logitCandidates) {
+                          boolean simpleAttention, boolean decodeGraphs, boolean smallBatchKernels, boolean logitCandidates,
+                          boolean gemmTuning) {
     /** System properties read by {@link #defaults()}. */
     public static final String CACHE_DIR_PROPERTY = "lfmcap.cuda.cacheDir";
     public static final String FUSED_PROPERTY = "lfmcap.cuda.fusedEpilogues";
@@ -37,6 +40,7 @@ public record CudaOptions(int maxSequences, int maxSequenceTokens, int maxPrefil
     public static final String PREFILL_TOKENS_PROPERTY = "lfmcap.cuda.maxPrefillTokens";
     public static final String SMALL_BATCH_PROPERTY = "lfmcap.cuda.smallBatchKernels";
     public static final String CANDIDATES_PROPERTY = "lfmcap.cuda.logitCandidates";
+    public static final String GEMM_TUNING_PROPERTY = "lfmcap.cuda.gemmTuning";
 
     public CudaOptions {
         if (maxSequences < 1) throw new IllegalArgumentException("max sequences must be >= 1, got " + maxSequences);
@@ -52,7 +56,7 @@ public record CudaOptions(int maxSequences, int maxSequenceTokens, int maxPrefil
      * memory; system properties {@value #CACHE_DIR_PROPERTY} (default ~/.cache/lfmcap/cuda-kernels),
      * {@value #FUSED_PROPERTY} (true), {@value #ATTENTION_PROPERTY} (flash | simple) and
      * {@value #MEMORY_FRACTION_PROPERTY}, {@value #GRAPHS_PROPERTY} (true), {@value #SMALL_BATCH_PROPERTY} (true),
-     * {@value #CANDIDATES_PROPERTY} (true), and the sizes
+     * {@value #CANDIDATES_PROPERTY} (true), {@value #GEMM_TUNING_PROPERTY} (true), and the sizes
      * {@value #KV_CACHE_TOKENS_PROPERTY} (0: as many as maxSequences x maxSequenceTokens), {@value #VISION_PATCHES_PROPERTY}
      * (32768) and {@value #PREFILL_TOKENS_PROPERTY} (8192) override them (to fit a memory budget: docs/CUDA.md).
      */
@@ -69,7 +73,9 @@ public record CudaOptions(int maxSequences, int maxSequenceTokens, int maxPrefil
         int prefillTokens = Integer.parseInt(System.getProperty(PREFILL_TOKENS_PROPERTY, "8192"));
         boolean smallBatch = !"false".equalsIgnoreCase(System.getProperty(SMALL_BATCH_PROPERTY, "true"));
         boolean candidates = !"false".equalsIgnoreCase(System.getProperty(CANDIDATES_PROPERTY, "true"));
-        return new CudaOptions(64, 4096, prefillTokens, visionPatches, fraction, kvTokens, cache, fused, simple, graphs, smallBatch, candidates);
+        boolean tuning = !"false".equalsIgnoreCase(System.getProperty(GEMM_TUNING_PROPERTY, "true"));
+        return new CudaOptions(64, 4096, prefillTokens, visionPatches, fraction, kvTokens, cache, fused, simple, graphs, smallBatch, candidates,
+                tuning);
     }
 
     /** {@link #defaults()} sized for an engine: its max batch and longest sequence. */
@@ -78,42 +84,46 @@ public record CudaOptions(int maxSequences, int maxSequenceTokens, int maxPrefil
     }
 
     public CudaOptions withMaxSequences(int n) {
-        return new CudaOptions(n, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention, decodeGraphs, smallBatchKernels, logitCandidates);
+        return new CudaOptions(n, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention, decodeGraphs, smallBatchKernels, logitCandidates, gemmTuning);
     }
 
     public CudaOptions withMaxSequenceTokens(int n) {
-        return new CudaOptions(maxSequences, n, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention, decodeGraphs, smallBatchKernels, logitCandidates);
+        return new CudaOptions(maxSequences, n, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention, decodeGraphs, smallBatchKernels, logitCandidates, gemmTuning);
     }
 
     public CudaOptions withMaxPrefillTokens(int n) {
-        return new CudaOptions(maxSequences, maxSequenceTokens, n, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention, decodeGraphs, smallBatchKernels, logitCandidates);
+        return new CudaOptions(maxSequences, maxSequenceTokens, n, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention, decodeGraphs, smallBatchKernels, logitCandidates, gemmTuning);
     }
 
     public CudaOptions withMaxVisionPatches(int n) {
-        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, n, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention, decodeGraphs, smallBatchKernels, logitCandidates);
+        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, n, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention, decodeGraphs, smallBatchKernels, logitCandidates, gemmTuning);
     }
 
     public CudaOptions withKvCacheTokens(long n) {
-        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, n, kernelCacheDir, fusedEpilogues, simpleAttention, decodeGraphs, smallBatchKernels, logitCandidates);
+        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, n, kernelCacheDir, fusedEpilogues, simpleAttention, decodeGraphs, smallBatchKernels, logitCandidates, gemmTuning);
     }
 
     public CudaOptions withFusedEpilogues(boolean b) {
-        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, b, simpleAttention, decodeGraphs, smallBatchKernels, logitCandidates);
+        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, b, simpleAttention, decodeGraphs, smallBatchKernels, logitCandidates, gemmTuning);
     }
 
     public CudaOptions withSimpleAttention(boolean b) {
-        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, b, decodeGraphs, smallBatchKernels, logitCandidates);
+        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, b, decodeGraphs, smallBatchKernels, logitCandidates, gemmTuning);
     }
 
     public CudaOptions withDecodeGraphs(boolean b) {
-        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention, b, smallBatchKernels, logitCandidates);
+        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention, b, smallBatchKernels, logitCandidates, gemmTuning);
     }
 
     public CudaOptions withSmallBatchKernels(boolean b) {
-        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention, decodeGraphs, b, logitCandidates);
+        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention, decodeGraphs, b, logitCandidates, gemmTuning);
     }
 
     public CudaOptions withLogitCandidates(boolean b) {
-        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention, decodeGraphs, smallBatchKernels, b);
+        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention, decodeGraphs, smallBatchKernels, b, gemmTuning);
+    }
+
+    public CudaOptions withGemmTuning(boolean b) {
+        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention, decodeGraphs, smallBatchKernels, logitCandidates, b);
     }
 }

@@ -61,7 +61,7 @@ final class GpuContext implements AutoCloseable {
         try {
             kernels = KernelModule.load(major, minor, options.kernelCacheDir());
             GpuContext ctx = new GpuContext(device, name, major, minor, stream, kernels);
-            ctx.gemm = new Gemm(ctx, options.fusedEpilogues());
+            ctx.gemm = new Gemm(ctx, options.fusedEpilogues(), options.gemmTuning());
             return ctx;
         } catch (RuntimeException | Error e) {
             if (kernels != null) kernels.close();

@@ -54,10 +54,17 @@ final class Kernels {
         }
     }
 
-    /** Blocks of {@link #NORM_BLOCK} threads for the norm kernels (a warp per row) over {@code rows} rows. */
-    static Grid normRows(int rows) { return Grid.of((rows + NORM_BLOCK / 32 - 1) / (NORM_BLOCK / 32), NORM_BLOCK); }
+    /**
+     * The norm kernels' grid over {@code rows} rows, a warp per row: blocks of up to 8 warps, fewer when rows are few
+     * (a decode step of 512 rows in blocks of 8 kept 64 SMs busy: rms_norm at 8 us, s4-2), so that the rows spread
+     * over every SM. The layout does not change a row's arithmetic.
+     */
+    static Grid normRows(int rows) {
+        int warps = Math.max(1, Math.min(MAX_NORM_WARPS, rows / 512));
+        return Grid.of((rows + warps - 1) / warps, 32 * warps);
+    }
 
-    private static final int NORM_BLOCK = 256;
+    private static final int MAX_NORM_WARPS = 8;
 
     @Kernel("rms_norm")
     static void rmsNorm(GpuContext ctx, Grid g, long x, int ldx, long rowIndex, long w, long out, int ldo, int n, float eps, int rows) {
@@ -70,17 +77,31 @@ final class Kernels {
         launch(ctx, "layer_norm", g, x, ldx, w, b, out, outF32, ldo, n, eps, rows);
     }
 
+    /** Heads (one warp each) per block of qk_norm_rope_store (kernels.cu QK_HEADS_PER_BLOCK). */
+    static final int QK_HEADS_PER_BLOCK = 4;
+
+    /** All {@code heads + 2 kvHeads} heads of {@code rows} rows. */
     @Kernel("qk_norm_rope_store")
-    static void qkNormRopeStore(GpuContext ctx, Grid g, long qkv, int heads, int kvHeads, int hd, long qNormW, long kNormW, float eps,
+    static void qkNormRopeStore(GpuContext ctx, int rows, long qkv, int heads, int kvHeads, int hd, long qNormW, long kNormW, float eps,
                                 long rowPos, long rowSlot, long pageTable, int maxPages, long invFreq, long qOut, long kPool, long vPool) {
-        launch(ctx, "qk_norm_rope_store", g, qkv, heads, kvHeads, hd, qNormW, kNormW, eps, rowPos, rowSlot, pageTable, maxPages,
-                invFreq, qOut, kPool, vPool);
+        int blocksPerRow = (heads + 2 * kvHeads + QK_HEADS_PER_BLOCK - 1) / QK_HEADS_PER_BLOCK;
+        launch(ctx, "qk_norm_rope_store", new Grid(rows, blocksPerRow, 1, 32 * QK_HEADS_PER_BLOCK), qkv, heads, kvHeads, hd, qNormW,
+                kNormW, eps, rowPos, rowSlot, pageTable, maxPages, invFreq, qOut, kPool, vPool);
     }
 
+    /** The most rows per thread of short_conv, and the longest conv kernel it takes (kernels.cu CONV_ROWS, CONV_MAX_L). */
+    static final int CONV_ROWS = 8, CONV_MAX_L = 4;
+
+    /**
+     * short_conv over {@code rows} rows of {@code h} channels: a thread per channel of 1 to {@link #CONV_ROWS} rows,
+     * as many as keep every SM busy (1 up to 1,023 rows, 8 from 4,096).
+     */
     @Kernel("short_conv")
-    static void shortConv(GpuContext ctx, Grid g, long bcx, int h, long taps, int l, long state, long slotStride,
-                          long rowSegStart, long rowSlot, long y) {
-        launch(ctx, "short_conv", g, bcx, h, taps, l, state, slotStride, rowSegStart, rowSlot, y);
+    static void shortConv(GpuContext ctx, long bcx, int h, long taps, int l, long state, long slotStride, long rowSegStart,
+                          long rowSlot, long y, int rows) {
+        int rowsPer = Math.max(1, Math.min(CONV_ROWS, rows / 512));
+        launch(ctx, "short_conv", new Grid((h + 255) / 256, (rows + rowsPer - 1) / rowsPer, 1, 256), bcx, h, taps, l, state,
+                slotStride, rowSegStart, rowSlot, y, rows);
     }
 
     @Kernel("short_conv_state")
@@ -103,6 +124,11 @@ final class Kernels {
     @Kernel("argmax_rows")
     static void argmaxRows(GpuContext ctx, Grid g, long logits, int v, long banned, long out) {
         launch(ctx, "argmax_rows", g, logits, v, banned, out);
+    }
+
+    @Kernel("fill_bf16_noise")
+    static void fillBf16Noise(GpuContext ctx, Grid g, long out, long n, int seed) {
+        launch(ctx, "fill_bf16_noise", g, out, n, seed);
     }
 
     @Kernel("f32_to_bf16")

@@ -53,6 +53,9 @@ final class TextDecoder implements AutoCloseable {
             throw new UnsupportedOperationException("text hidden size " + cfg.hiddenSize() + " is not supported by the CUDA kernels (multiples of 4)");
         if (cfg.numHeads() % cfg.numKvHeads() != 0)
             throw new IllegalArgumentException("num_attention_heads " + cfg.numHeads() + " is not a multiple of num_key_value_heads " + cfg.numKvHeads());
+        if (cfg.convKernel() < 1 || cfg.convKernel() > Kernels.CONV_MAX_L)
+            throw new UnsupportedOperationException("conv_L_cache " + cfg.convKernel() + " is not supported by the CUDA kernels (1 to "
+                    + Kernels.CONV_MAX_L + "; LFM2 uses 3)");
         this.ctx = ctx;
         this.cfg = cfg;
         this.w = w;
@@ -113,6 +116,22 @@ final class TextDecoder implements AutoCloseable {
     }
 
     int maxRows() { return maxRows; }
+
+    /**
+     * Gemm.tune for the linear layers of prefill passes (conv and attention layers' in- and out-projections, gate/up,
+     * down; lm_head only ever sees a row per sequence), on this decoder's own workspaces as scratch (nothing lives in
+     * them between passes).
+     */
+    void tuneLinears() {
+        Gemm g = ctx.gemm;
+        for (int layer = 0; layer < cfg.numLayers(); layer++) {
+            DeviceWeights.TextLayer lw = w.layers()[layer];
+            g.tune(normed, maxRows, lw.mix(), 0, big, true, false, false);
+            g.tune(mixed, maxRows, lw.out(), 0, x, true, true, false);
+            g.tune(normed, maxRows, lw.gateUp(), 0, big, false, false, false);
+            g.tune(act, maxRows, lw.down(), 0, x, true, true, false);
+        }
+    }
 
     /** The pass input rows, fp32 {@code [maxRows, H]}. */
     long input() { return x; }
@@ -221,7 +240,7 @@ final class TextDecoder implements AutoCloseable {
             rmsNorm(x, 0, lw.operatorNorm(), normed, rows);
             if (cfg.isAttention(layer)) {
                 ctx.gemm.linear(normed, rows, lw.mix(), big, true, false);
-                Kernels.qkNormRopeStore(ctx, new Kernels.Grid(rows, heads + 2 * kvHeads, 1, 32), big, heads, kvHeads, headDim,
+                Kernels.qkNormRopeStore(ctx, rows, big, heads, kvHeads, headDim,
                         lw.qNorm(), lw.kNorm(), eps, p.rowPos(), p.rowSlot(), kv.pageTable(), kv.maxPagesPerSequence(), w.invFreq(),
                         q, kv.keys(layer), kv.values(layer));
                 Attention.run(ctx, simpleAttention, headDim, true, q, qWidth, kv.keys(layer), kv.values(layer), 0, mixed, qWidth,
@@ -229,8 +248,8 @@ final class TextDecoder implements AutoCloseable {
                         kv.maxPagesPerSequence(), p.maxSegRows(), s);
             } else {
                 ctx.gemm.linear(normed, rows, lw.mix(), big, true, false);
-                Kernels.shortConv(ctx, new Kernels.Grid(convBlocks, rows, 1, 256), big, hidden, lw.convTaps(), kernel,
-                        kv.convState(layer), kv.convSlotStride(), p.rowSegStart(), p.rowSlot(), mixed);
+                Kernels.shortConv(ctx, big, hidden, lw.convTaps(), kernel,
+                        kv.convState(layer), kv.convSlotStride(), p.rowSegStart(), p.rowSlot(), mixed, rows);
                 Kernels.shortConvState(ctx, new Kernels.Grid(convBlocks, s, 1, 256), big, hidden, kernel, kv.convState(layer),
                         kv.convSlotStride(), p.segFirst(), p.segRows(), p.segSlot());
             }
@@ -258,7 +277,7 @@ final class TextDecoder implements AutoCloseable {
             DeviceWeights.TextLayer lw = w.layers()[layer];
             gemvNormed(false, x, lw.operatorNorm(), lw.mix(), lw.mix().rows(), big, rows);
             if (cfg.isAttention(layer)) {
-                Kernels.qkNormRopeStore(ctx, new Kernels.Grid(rows, heads + 2 * kvHeads, 1, 32), big, heads, kvHeads, headDim,
+                Kernels.qkNormRopeStore(ctx, rows, big, heads, kvHeads, headDim,
                         lw.qNorm(), lw.kNorm(), eps, p.rowPos(), p.rowSlot(), kv.pageTable(), kv.maxPagesPerSequence(), w.invFreq(),
                         q, kv.keys(layer), kv.values(layer));
                 Kernels.attentionDecode(ctx, new Kernels.Grid(kvHeads, s, 1, DECODE_ATTENTION_THREADS), q, qWidth, kv.keys(layer),

@@ -202,6 +202,24 @@ final class VisionTower implements AutoCloseable {
         ctx.gemm.linearBias(projAct, totalTokens, w.linear2(), w.linear2Bias(), out, true, false, false);
     }
 
+    /**
+     * Gemm.tune for the tower's and the projector's linear layers (every encoder layer has the same shapes), on this
+     * tower's own workspaces as scratch (nothing lives in them between passes).
+     */
+    void tuneLinears() {
+        DeviceWeights.VisionLayer l = w.layers()[0];
+        Gemm g = ctx.gemm;
+        g.tune(patches, maxPatches, w.patch(), w.patchBias(), x, true, false, false);
+        g.tune(h, maxPatches, l.qkv(), l.qkvBias(), qkv, false, false, false);
+        g.tune(attn, maxPatches, l.out(), l.outBias(), x, true, true, false);
+        g.tune(h, maxPatches, l.fc1(), l.fc1Bias(), mlp, false, false, true);
+        g.tune(mlp, maxPatches, l.fc2(), l.fc2Bias(), x, true, true, false);
+        int tokens = maxPatches / (factor * factor);
+        g.tune(unshuffled, tokens, w.linear1(), w.linear1Bias(), projHidden, true, false, false);
+        if ((long) tokens * textHidden <= (long) maxPatches * dim) // linear_2's output [T, text hidden] fp32 into x
+            g.tune(projAct, tokens, w.linear2(), w.linear2Bias(), x, true, false, false);
+    }
+
     private void layerNorm(long in, long weight, long bias, long out, boolean outF32, int rows, int n) {
         Kernels.layerNorm(ctx, Kernels.normRows(rows), in, n, weight, bias, out, outF32 ? 1 : 0, n, n, eps, rows);
     }

@@ -172,13 +172,18 @@ __device__ __forceinline__ long kv_row(const int* __restrict__ pageTable, int ma
     return (((long)page * kvHeads + g) * PAGE_TOKENS + pos % PAGE_TOKENS) * hd;
 }
 
-// grid (rows, nh + 2 nkv), block 32 (a warp per head); hd <= 256.
-extern "C" __global__ void qk_norm_rope_store(const float* __restrict__ qkv, int heads, int kvHeads, int hd,
-                                              const float* __restrict__ qNormW, const float* __restrict__ kNormW, float eps,
-                                              const int* __restrict__ rowPos, const int* __restrict__ rowSlot,
-                                              const int* __restrict__ pageTable, int maxPages, const float* __restrict__ invFreq,
-                                              bf16* __restrict__ qOut, bf16* __restrict__ kPool, bf16* __restrict__ vPool) {
-    const int r = blockIdx.x, h = blockIdx.y;
+// grid (rows, ceil((nh + 2 nkv) / QK_HEADS_PER_BLOCK)), block 32 x QK_HEADS_PER_BLOCK: a warp per head; hd <= 256.
+// Several warps per block: a prefill pass has ~10^5 heads of short, latency-bound work, and an SM holds at most 32
+// blocks (one-warp blocks left it half empty: 129 us for 1.6B's 4,500-row pass, s4-2).
+#define QK_HEADS_PER_BLOCK 4
+static_assert(32 * QK_HEADS_PER_BLOCK == 128, "qk_norm_rope_store's launch bound");
+extern "C" __global__ void __launch_bounds__(128) qk_norm_rope_store(
+        const float* __restrict__ qkv, int heads, int kvHeads, int hd, const float* __restrict__ qNormW,
+        const float* __restrict__ kNormW, float eps, const int* __restrict__ rowPos, const int* __restrict__ rowSlot,
+        const int* __restrict__ pageTable, int maxPages, const float* __restrict__ invFreq, bf16* __restrict__ qOut,
+        bf16* __restrict__ kPool, bf16* __restrict__ vPool) {
+    const int r = blockIdx.x, h = blockIdx.y * QK_HEADS_PER_BLOCK + (threadIdx.x >> 5);
+    if (h >= heads + 2 * kvHeads) return;
     const long width = (long)(heads + 2 * kvHeads) * hd;
     const float* src = qkv + r * width + (long)h * hd;
     const int pos = rowPos[r];
@@ -187,7 +192,7 @@ extern "C" __global__ void qk_norm_rope_store(const float* __restrict__ qkv, int
     bf16* dst = isQ ? qOut + (long)r * heads * hd + (long)h * hd
                     : (isV ? vPool : kPool) + kv_row(pageTable, maxPages, rowSlot[r], pos, kvHeads, isV ? h - heads - kvHeads : h - heads, hd);
     if (isV) {
-        for (int i = threadIdx.x; i < hd; i += 32) dst[i] = f2bf(src[i]);
+        for (int i = threadIdx.x & 31; i < hd; i += 32) dst[i] = f2bf(src[i]);
         return;
     }
     qk_norm_rope_head(src, hd, isQ ? qNormW : kNormW, eps, pos, invFreq, [&](int i, bf16 v) { dst[i] = v; });
@@ -196,27 +201,50 @@ extern "C" __global__ void qk_norm_rope_store(const float* __restrict__ qkv, int
 // HF Lfm2ShortConv (docs section 5), rows of several sequences packed in one pass:
 //   U[t] = B[t] * X[t];  Y[t] = sum_k taps[c][k] * U[t - (L-1) + k];  y = C[t] * Y[t]  (bf16)
 // bcx [rows, 3H] holds B | C | X; a U before the row's sequence chunk comes from its conv state
-// [slot][L-1][H] (oldest first; slotStride floats apart). grid (ceil(H/256), rows).
+// [slot][L-1][H] (oldest first; slotStride floats apart). A thread takes channel c of rowsPer = ceil(rows / gridDim.y)
+// (<= CONV_ROWS) consecutive rows, so each U is made once for the L outputs that use it: a prefill pass takes 8 (one
+// row per thread read bcx three times: 90 -> 62 us for 1.6B's 4,500-row pass, s4-2/s4-4), a decode step 1 (its rows
+// are many sequences' single rows; 8 left most SMs idle). grid (ceil(H/256), ceil(rows/rowsPer)), block 256;
+// L <= CONV_MAX_L.
+#define CONV_ROWS 8
+#define CONV_MAX_L 4
 extern "C" __global__ void short_conv(const float* __restrict__ bcx, int H, const float* __restrict__ taps, int L,
                                       const float* __restrict__ state, long slotStride,
                                       const int* __restrict__ rowSegStart, const int* __restrict__ rowSlot,
-                                      bf16* __restrict__ y) {
+                                      bf16* __restrict__ y, int rows) {
     const int c = blockIdx.x * blockDim.x + threadIdx.x;
-    const int r = blockIdx.y;
+    const int rowsPer = (rows + gridDim.y - 1) / gridDim.y;
+    if (rowsPer > CONV_ROWS) __trap();  // a grid too small for the pass (Kernels.shortConv makes it)
+    const int r0 = blockIdx.y * rowsPer;
     if (c >= H) return;
-    const int first = rowSegStart[r];
-    const float* st = state + (long)rowSlot[r] * slotStride;
+    const int hist = L - 1;
     const long h3 = 3L * H;
-    float acc = 0.f;
-    for (int k = 0; k < L; k++) {
-        const int t = r - (L - 1) + k;
-        float u;
-        if (t >= first) u = bcx[t * h3 + c] * bcx[t * h3 + 2 * H + c];
-        else u = st[(long)((L - 1) + (t - first)) * H + c];
-        const float term = __fmul_rn(taps[(long)c * L + k], u);
-        acc = k == 0 ? term : __fadd_rn(acc, term);
+    // u[i] = U of pass row r0 - hist + i, for the rows of the pass (a row of another sequence is made but never read)
+    float u[CONV_ROWS + CONV_MAX_L - 1], tap[CONV_MAX_L];
+#pragma unroll
+    for (int i = 0; i < CONV_ROWS + CONV_MAX_L - 1; i++) {
+        const long t = r0 - hist + i;
+        u[i] = i < rowsPer + hist && t >= 0 && t < rows ? bcx[t * h3 + c] * bcx[t * h3 + 2 * H + c] : 0.f;
     }
-    y[(long)r * H + c] = f2bf(bcx[r * h3 + H + c] * acc);
+#pragma unroll
+    for (int k = 0; k < CONV_MAX_L; k++) tap[k] = k < L ? taps[(long)c * L + k] : 0.f;
+#pragma unroll
+    for (int j = 0; j < CONV_ROWS; j++) {
+        const int r = r0 + j;
+        if (j >= rowsPer || r >= rows) break;
+        const int first = rowSegStart[r];
+        const float* st = state + (long)rowSlot[r] * slotStride;
+        float acc = 0.f;
+#pragma unroll
+        for (int k = 0; k < CONV_MAX_L; k++) {
+            if (k >= L) break;
+            const int t = r - hist + k;
+            const float v = t >= first ? u[j + k] : st[(long)(hist + (t - first)) * H + c];
+            const float term = __fmul_rn(tap[k], v);
+            acc = k == 0 ? term : __fadd_rn(acc, term);
+        }
+        y[(long)r * H + c] = f2bf(bcx[r * h3 + H + c] * acc);
+    }
 }
 
 // After short_conv: each sequence's conv state becomes the last L-1 values of U over (old state ++ chunk).
@@ -422,6 +450,16 @@ extern "C" __global__ void __launch_bounds__(1024) logit_candidates(const float*
             rowIds[at] = i;
             rowVals[at++] = l[i];
         }
+}
+
+// Scratch operands for timing (Gemm.tune): bf16 values spread over [-0.05, 0.05) from a hash of the index, so the
+// tensor cores see data like real activations (all-equal inputs draw less power and flatter timings). Grid-stride.
+extern "C" __global__ void fill_bf16_noise(bf16* __restrict__ out, long n, int seed) {
+    for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x) {
+        unsigned h = (unsigned)i * 0x9E3779B1u ^ (unsigned)(i >> 32) ^ (unsigned)seed;
+        h ^= h >> 15; h *= 0x2C1B3C6Du; h ^= h >> 12; h *= 0x297A2D39u; h ^= h >> 15;
+        out[i] = f2bf(((h >> 8) * (1.0f / 16777216.0f) - 0.5f) * 0.1f);
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

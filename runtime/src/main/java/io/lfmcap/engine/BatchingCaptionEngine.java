@@ -27,7 +27,8 @@ import java.util.stream.IntStream;
  *           projector, merge image rows into the prompt embeddings (HF masked_scatter at image_token_id),
  *           prefill, first token (ModelBackend.prefill over the batch)
  *   step    one decode step for every active sequence together, sample each
- *   retire  sequences that chose end-of-sequence or reached max new tokens complete their future
+ *   retire  sequences that chose end-of-sequence or reached max new tokens give back their cache
+ * results thread: detokenizes the retired sequences and completes their futures
  * </pre>
  * Overlapped decoding (a backend that {@link ModelBackend#overlapsDecode() overlaps}, every pick greedy, nobody
  * waiting to be admitted): step n + 1 is launched before step n is read, fed the tokens step n picks on the
@@ -54,6 +55,11 @@ final class BatchingCaptionEngine implements CaptionEngine {
     private final ExecutorService preprocessing;
     /** Draws from host logits of one pass, in parallel over its sequences (the worker waits for them). */
     private final ForkJoinPool sampling;
+    /**
+     * Detokenizes retired sequences and completes their futures, off the engine thread: a batch of 512 captions
+     * ending at the same step kept the device idle while the engine thread turned them into text.
+     */
+    private final ExecutorService results;
     private final LinkedBlockingQueue<Admission> ready = new LinkedBlockingQueue<>();
     private final Thread worker;
     private volatile boolean closed;
@@ -77,6 +83,7 @@ final class BatchingCaptionEngine implements CaptionEngine {
         int id = ENGINES.incrementAndGet();
         this.preprocessing = Executors.newFixedThreadPool(preprocessThreads, daemonThreads("lfmcap-preprocess-" + id));
         this.sampling = new ForkJoinPool(preprocessThreads);
+        this.results = Executors.newSingleThreadExecutor(daemonThreads("lfmcap-results-" + id));
         this.worker = daemonThreads("lfmcap-engine-" + id).newThread(this::run);
         worker.start();
     }
@@ -359,9 +366,18 @@ final class BatchingCaptionEngine implements CaptionEngine {
         }
     }
 
+    /** Frees the sequence's cache at once; its text and future follow on the results thread. */
     private void retire(ActiveSequence s, FinishReason reason) {
         s.retired = true;
         s.state.close();
+        try {
+            results.execute(() -> complete(s, reason));
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            complete(s, reason);
+        }
+    }
+
+    private void complete(ActiveSequence s, FinishReason reason) {
         try {
             s.future.complete(s.result(reason, detokenizer));
         } catch (RuntimeException e) {
@@ -400,6 +416,12 @@ final class BatchingCaptionEngine implements CaptionEngine {
         }
         drainReady();
         sampling.shutdown();
+        results.shutdown();  // what retired before the close still gets its caption (the tokenizer closes after)
+        try {
+            results.awaitTermination(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         backend.close();
         try {
             resources.close();

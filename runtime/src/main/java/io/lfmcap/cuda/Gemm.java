@@ -34,9 +34,9 @@ import org.bytedeco.javacpp.SizeTPointer;
  *                       the bias_act kernel
  * </pre>
  * Tuning ({@link #tune}, at load): cuBLASLt's heuristic ranks algorithms by a model; timing its first
- * {@value #TUNING_CANDIDATES} on the real shapes finds ones up to 17% faster for some of them (1.6B prefill out-projection;
- * GemmAlgorithmsBench, s4-1: 4.6% over all the bench shapes). Choices are kept process-wide per device and shape, so
- * engines on one GPU run the same algorithms.
+ * {@value #TUNING_CANDIDATES} on the real shapes finds ones up to 15% faster for some of them (the short-K
+ * out-projections most; GemmAlgorithmsBench, s4-6: 6.1% less time over the bench shapes of both models). Choices are
+ * kept process-wide per device and shape, so engines on one GPU run the same algorithms.
  * cuBLASLt descriptors and the chosen algorithm are cached per shape (a bounded LRU). One instance per
  * stream; not thread-safe.
  */

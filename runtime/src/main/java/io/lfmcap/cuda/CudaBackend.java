@@ -187,9 +187,11 @@ public final class CudaBackend implements ModelBackend {
         return p != null && broken == null && p.canAllocate(maxTokens);
     }
 
+    /** Host bookkeeping only (KvCachePool): the sequence's device state is written before the next pass. */
     @Override
     public SequenceState newSequence(int maxTokens) {
-        return onGpu("sequence allocation", () -> pool.allocate(maxTokens));
+        checkUsable();
+        return pool.allocate(maxTokens);
     }
 
     @Override
@@ -503,13 +505,15 @@ public final class CudaBackend implements ModelBackend {
     // helpers (worker thread unless noted)
     // ------------------------------------------------------------------------------------------------
 
-    /** Runs {@code task} on the GPU worker; a context-breaking CUDA error marks the backend broken. */
+    /**
+     * Runs {@code task} on the GPU worker, after enqueueing the device state of sequences allocated since the last
+     * task; a context-breaking CUDA error marks the backend broken.
+     */
     private <T> T onGpu(String what, Callable<T> task) {
-        if (closed) throw new IllegalStateException("the CUDA backend is closed");
-        String why = broken;
-        if (why != null) throw new IllegalStateException("the CUDA backend on " + device + " is broken (" + why + "); recreate the engine");
+        checkUsable();
         return worker.call(() -> {
             try {
+                if (pool != null) pool.writeNewSequences();
                 return task.call();
             } catch (CudaException e) {
                 if (e.breaksContext()) broken = what + ": " + e.getMessage();
@@ -522,6 +526,13 @@ public final class CudaBackend implements ModelBackend {
                 throw e;
             }
         });
+    }
+
+    /** Throws when the backend is closed or broken (any thread). */
+    private void checkUsable() {
+        if (closed) throw new IllegalStateException("the CUDA backend is closed");
+        String why = broken;
+        if (why != null) throw new IllegalStateException("the CUDA backend on " + device + " is broken (" + why + "); recreate the engine");
     }
 
     /** After a failed call: waits for queued work so that staging buffers are free again. */

@@ -3,6 +3,7 @@ package io.lfmcap.cuda;
 import io.lfmcap.model.ModelConfig;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
+import java.util.BitSet;
 
 /**
  * The decoder's per-sequence state on the device, sized once at load and never grown:
@@ -13,14 +14,18 @@ import java.util.ArrayDeque;
  * </pre>
  * A sequence takes a slot and, up front, every page its {@code maxTokens} will need, so a running sequence
  * never runs out; {@link #canAllocate} lets the engine hold requests back while the pool is full.
- * Allocation runs on the GPU thread; release may come from any thread.
+ * <p>Allocation and release are host bookkeeping, from any thread: a new sequence's page-table row goes into a
+ * pinned host copy of the whole table, and its slot is marked; {@link #writeNewSequences}, on the GPU thread before
+ * any pass, enqueues the marked rows' copies and the zeroing of their conv states, without waiting. A row of the host
+ * copy is rewritten only when its slot is allocated again, after which the slot is marked again: the device row
+ * ends up as the last host row whatever order a pending copy reads it in.
  */
 final class KvCachePool implements AutoCloseable {
     static final int PAGE_TOKENS = 64;
 
     private final GpuContext ctx;
     private final DeviceMemory memory;
-    private final PinnedBuffer pageRow;
+    private final PinnedBuffer hostTable;
     private final int slots;
     private final int pages;
     private final int maxPagesPerSequence;
@@ -33,6 +38,7 @@ final class KvCachePool implements AutoCloseable {
     private final long pageTable;
     private final long convBase;
     private final ArrayDeque<Integer> freeSlots = new ArrayDeque<>();
+    private final BitSet unwritten = new BitSet();  // slots allocated since the last writeNewSequences
     private final int[] freePages;
     private int freePageCount;
     private boolean closed;
@@ -64,14 +70,14 @@ final class KvCachePool implements AutoCloseable {
             }
         }
         this.pageTable = memory.take(4L * slots * maxPagesPerSequence);
-        PinnedBuffer row;
+        PinnedBuffer table;
         try {
-            row = new PinnedBuffer("page table row", 4L * maxPagesPerSequence);
+            table = new PinnedBuffer("page table (host copy)", 4L * slots * maxPagesPerSequence);
         } catch (RuntimeException e) {
             memory.close();
             throw e;
         }
-        this.pageRow = row;
+        this.hostTable = table;
         for (int s = 0; s < slots; s++) freeSlots.add(s);
         this.freePages = new int[pages];
         for (int p = 0; p < pages; p++) freePages[p] = pages - 1 - p;
@@ -106,29 +112,53 @@ final class KvCachePool implements AutoCloseable {
         return !closed && !freeSlots.isEmpty() && freePageCount >= pagesFor(maxTokens);
     }
 
-    /** A fresh sequence (zeroed conv state, its pages in the page table); call on the GPU thread. */
+    /**
+     * A fresh sequence: its slot and pages, its page-table row in the host copy. Its device state (that row, a zeroed
+     * conv state) is written by the next {@link #writeNewSequences}, before any pass can use it. Any thread.
+     */
     CudaSequence allocate(int maxTokens) {
         if (maxTokens < 1) throw new IllegalArgumentException("a sequence needs room for at least 1 token, got " + maxTokens);
         int need = pagesFor(maxTokens);
         if (need > maxPagesPerSequence)
             throw new IllegalArgumentException("a sequence of " + maxTokens + " tokens exceeds the CUDA backend's limit of "
                     + maxPagesPerSequence * PAGE_TOKENS + " tokens (maxSequenceTokens); raise it when loading the backend");
-        int slot;
         int[] own = new int[need];
         synchronized (this) {
             if (closed) throw new IllegalStateException("the CUDA backend is closed");
             if (freeSlots.isEmpty() || freePageCount < need)
                 throw new IllegalStateException("KV cache full: " + freeSlots.size() + " free sequence slots of " + slots + ", "
                         + freePageCount + " free pages of " + pages + " (" + need + " needed for " + maxTokens + " tokens)");
-            slot = freeSlots.poll();
-            for (int i = 0; i < need; i++) own[i] = freePages[--freePageCount];
+            int slot = freeSlots.poll();
+            ByteBuffer table = hostTable.buffer();
+            int row = 4 * slot * maxPagesPerSequence;
+            for (int i = 0; i < need; i++) {
+                own[i] = freePages[--freePageCount];
+                table.putInt(row + 4 * i, own[i]);
+            }
+            unwritten.set(slot);
+            return new CudaSequence(this, slot, own, maxTokens);
         }
-        ByteBuffer row = pageRow.buffer();
-        for (int i = 0; i < need; i++) row.putInt(4 * i, own[i]);
-        ctx.toDevice(pageTable + 4L * slot * maxPagesPerSequence, pageRow.address(), 4L * need);
-        ctx.zero(convBase + 4L * slot * convSlotStride(), 4L * convSlotStride());
-        ctx.sync("allocating a sequence");
-        return new CudaSequence(this, slot, own, maxTokens);
+    }
+
+    /**
+     * Enqueues the device state of the sequences allocated since the last call: their page-table rows from the host
+     * copy and their conv states zeroed, one copy and one memset per run of adjacent slots; does not wait. Call on
+     * the GPU thread before every pass. A slot released meanwhile is written too, harmlessly: nothing reads it.
+     */
+    void writeNewSequences() {
+        BitSet marked;
+        synchronized (this) {
+            if (closed || unwritten.isEmpty()) return;
+            marked = (BitSet) unwritten.clone();
+            unwritten.clear();
+        }
+        long rowBytes = 4L * maxPagesPerSequence, convBytes = 4L * convSlotStride();
+        for (int from = marked.nextSetBit(0); from >= 0; ) {
+            int to = marked.nextClearBit(from);
+            ctx.toDevice(pageTable + rowBytes * from, hostTable.address() + rowBytes * from, rowBytes * (to - from));
+            ctx.zero(convBase + convBytes * from, convBytes * (to - from));
+            from = marked.nextSetBit(to);
+        }
     }
 
     synchronized void release(CudaSequence s) {
@@ -162,7 +192,7 @@ final class KvCachePool implements AutoCloseable {
         try {
             memory.close();
         } finally {
-            pageRow.close();
+            hostTable.close();
         }
     }
 }

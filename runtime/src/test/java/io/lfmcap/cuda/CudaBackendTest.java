@@ -308,6 +308,53 @@ class CudaBackendTest {
         }
     }
 
+    /**
+     * Sequences are allocated on the host and their device state (page-table row, zeroed conv state) is written at
+     * the next pass: after churn without passes (sequences made and closed, slots and pages handed out in another
+     * order), two sequences on reused slots decode together as two fresh ones did alone.
+     */
+    @Test
+    void sequencesOnReusedSlotsStartCleanEvenWhenMadeAndClosedBetweenPasses() throws Exception {
+        Path d = checkpoint("tiny-v2.5");
+        ModelConfig config = ModelConfig.fromJson(Files.readString(d.resolve("config.json")));
+        Random random = new Random(8);
+        List<Prompt> prompts = List.of(new Prompt(prompt(random, 0, 1024), List.of()), new Prompt(prompt(random, 0, 1024), List.of()));
+        int[][] fed = {{600, 601, 602}, {700, 701, 702}};
+        try (CheckpointWeights weights = CheckpointWeights.open(d);
+             CudaBackend gpu = CudaBackend.load(config, weights, 0, CudaOptions.defaults().withMaxSequences(3).withMaxSequenceTokens(256))) {
+            List<List<float[]>> alone = new ArrayList<>();
+            for (int i = 0; i < 2; i++) {
+                try (ModelBackend.SequenceState s = gpu.newSequence(256)) {
+                    List<float[]> logits = new ArrayList<>();
+                    logits.add(gpu.prefill(List.of(s), List.of(prompts.get(i)), 396, List.of(Pick.HOST)).logits()[0]);
+                    for (int t : fed[i]) logits.add(gpu.decode(List.of(s), new int[] {t})[0]);
+                    alone.add(logits);
+                }
+            }
+            for (int round = 0; round < 3; round++) {
+                ModelBackend.SequenceState a = gpu.newSequence(64 * (round + 1)), b = gpu.newSequence(256 - 64 * round), c = gpu.newSequence(10);
+                b.close();
+                a.close();
+                c.close();
+            }
+            List<ModelBackend.SequenceState> pair = List.of(gpu.newSequence(256), gpu.newSequence(256));
+            List<List<float[]>> together = List.of(new ArrayList<>(), new ArrayList<>());
+            float[][] first = gpu.prefill(pair, prompts, 396, List.of(Pick.HOST, Pick.HOST)).logits();
+            for (int i = 0; i < 2; i++) together.get(i).add(first[i]);
+            for (int step = 0; step < fed[0].length; step++) {
+                float[][] next = gpu.decode(pair, new int[] {fed[0][step], fed[1][step]});
+                for (int i = 0; i < 2; i++) together.get(i).add(next[i]);
+            }
+            for (ModelBackend.SequenceState s : pair) s.close();
+            for (int i = 0; i < 2; i++)
+                for (int t = 0; t < alone.get(i).size(); t++) {
+                    double err = relativeError(alone.get(i).get(t), together.get(i).get(t));
+                    assertTrue(err < 1e-2, "sequence " + i + ", position " + t + ": reused slot vs fresh relative error " + err);
+                }
+            assertNull(gpu.brokenReason());
+        }
+    }
+
     @Test
     void backendsOnOneGpuShareOneCopyOfTheWeights() throws Exception {
         Path d = checkpoint("real-head-dims");

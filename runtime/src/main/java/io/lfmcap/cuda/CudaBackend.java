@@ -334,14 +334,48 @@ public final class CudaBackend implements ModelBackend {
             starts.add(n);
             List<List<List<PatchGrid>>> passes = new ArrayList<>();  // each group's vision passes, made once
             for (int g = 0; g + 1 < starts.size(); g++) passes.add(visionChunks(views(prompts.subList(starts.get(g), starts.get(g + 1)))));
+            // a group whose picks are all greedy has them copied back behind it and read only after the next group is
+            // launched, so the device goes from group to group without waiting for the host (steps: two outstanding at
+            // most); a group with host picks is read at once, after any group still outstanding
+            boolean overlap = steps.idle();
+            long pending = -1;  // the outstanding group's number in steps, or -1
+            int pendingFirst = 0, pendingCount = 0;
             for (int g = 0; g < passes.size(); g++) {
                 int first = starts.get(g), end = starts.get(g + 1);
+                List<Pick> groupPicks = picks.subList(first, end);
+                boolean deferred = overlap && allGreedy(groupPicks);
+                if (!deferred && pending >= 0) {
+                    takePicks(pending, tokens, pendingFirst, pendingCount);
+                    pending = -1;
+                }
+                List<CudaSequence> groupSeqs = seqs.subList(first, end);
+                visionNanos += launchPrefillGroup(groupSeqs, prompts.subList(first, end), passes.get(g), imageTokenId, groupPicks);
                 // the next group's first vision pass (this very list: PatchStaging matches it by identity) is staged on
                 // the host before this group's results are awaited
-                List<List<PatchGrid>> next = g + 1 < passes.size() ? passes.get(g + 1) : List.of();
-                visionNanos += prefillGroup(seqs.subList(first, end), prompts.subList(first, end), passes.get(g), imageTokenId,
-                        picks.subList(first, end), tokens, logits, sparse, first, next.isEmpty() ? () -> {} : () -> vision.fillAhead(next.get(0)));
+                if (g + 1 < passes.size() && !passes.get(g + 1).isEmpty()) vision.fillAhead(passes.get(g + 1).get(0));
+                if (deferred) {
+                    long dBanned = up.ints(banned(groupPicks));
+                    up.send();
+                    decoder.argmax(groupSeqs.size(), dBanned);
+                    long number = steps.record(groupSeqs, decoder.tokens());
+                    if (pending >= 0) takePicks(pending, tokens, pendingFirst, pendingCount);
+                    pending = number;
+                    pendingFirst = first;
+                    pendingCount = end - first;
+                } else {
+                    int k = end - first;
+                    int[] groupTokens = new int[k];
+                    float[][] groupLogits = new float[k][];
+                    SparseLogits[] groupSparse = new SparseLogits[k];
+                    choose(groupPicks, groupSeqs, null, groupTokens, groupLogits, groupSparse);
+                    clock.settle();
+                    System.arraycopy(groupTokens, 0, tokens, first, k);
+                    System.arraycopy(groupLogits, 0, logits, first, k);
+                    System.arraycopy(groupSparse, 0, sparse, first, k);
+                }
             }
+            if (pending >= 0) takePicks(pending, tokens, pendingFirst, pendingCount);
+            steps.forget();
             return new PassResult(tokens, logits, sparse, visionNanos);
         });
     }
@@ -353,18 +387,16 @@ public final class CudaBackend implements ModelBackend {
     }
 
     /**
-     * One packed prefill pass over its vision passes ({@code visionPasses}: the group's views in order);
-     * {@code beforeWait} runs once everything is launched, before the host waits for the results. Returns the
-     * nanoseconds spent enqueueing the vision tower.
+     * Launches one packed prefill pass over its vision passes ({@code visionPasses}: the group's views in order) and,
+     * for its host picks, the candidate tracking; its picks are left to the caller. Returns the nanoseconds spent
+     * enqueueing the vision tower.
      */
-    private long prefillGroup(List<CudaSequence> seqs, List<Prompt> prompts, List<List<PatchGrid>> visionPasses, int imageTokenId,
-                              List<Pick> picks, int[] tokens, float[][] logits, SparseLogits[] sparse, int offset, Runnable beforeWait) {
+    private long launchPrefillGroup(List<CudaSequence> seqs, List<Prompt> prompts, List<List<PatchGrid>> visionPasses, int imageTokenId,
+                                    List<Pick> picks) {
         long start = System.nanoTime();
         int featureRow = 0;
-        // no sync between vision passes and the decoder pass: the pass arrays only grow until the group's end
-        // (PassUpload staging is not reused while copies may be pending); the next vision pass's patches are
-        // staged on the host while the previous pass computes (VisionTower.stageLevels), and the next group's
-        // first pass before this group's results are awaited (beforeWait: VisionTower.fillAhead)
+        // no sync between vision passes and the decoder pass: the pass arrays only grow until the group's end; the
+        // next vision pass's patches are staged on the host while the previous pass computes (VisionTower.stageLevels)
         up.reset();
         for (List<PatchGrid> chunk : visionPasses) {
             clock.start(PhaseClock.Phase.VISION);
@@ -389,21 +421,23 @@ public final class CudaBackend implements ModelBackend {
         decoder.embed(dGather, rows);
         decoder.forward(segments, up);
         clock.stop();
-        int[] groupTokens = new int[seqs.size()];
-        float[][] groupLogits = new float[seqs.size()][];
-        SparseLogits[] groupSparse = new SparseLogits[seqs.size()];
         if (candidates != null) {
             List<int[]> promptIds = new ArrayList<>(prompts.size());
             for (Prompt p : prompts) promptIds.add(p.ids());
             candidates.track(slots(seqs), promptIds, picks, up);
         }
-        beforeWait.run();
-        choose(picks, seqs, null, groupTokens, groupLogits, groupSparse);
-        clock.settle();
-        System.arraycopy(groupTokens, 0, tokens, offset, groupTokens.length);
-        System.arraycopy(groupLogits, 0, logits, offset, groupLogits.length);
-        System.arraycopy(groupSparse, 0, sparse, offset, groupSparse.length);
         return visionNanos;
+    }
+
+    /** Waits for the greedy picks of an outstanding prefill group ({@code number} in steps) and puts them at {@code first}. */
+    private void takePicks(long number, int[] tokens, int first, int count) {
+        System.arraycopy(steps.read(number, count), 0, tokens, first, count);
+        clock.settle();
+    }
+
+    private static boolean allGreedy(List<Pick> picks) {
+        for (Pick p : picks) if (!p.greedy()) return false;
+        return true;
     }
 
     @Override

@@ -9,11 +9,12 @@ import java.util.Map;
 import org.bytedeco.cuda.cudart.CUevent_st;
 
 /**
- * The host side of overlapped decode steps ({@link CudaBackend#launchDecode}): each launched step's greedy picks
- * are copied to one of two pinned slots, fenced by that slot's event, and read when its result is asked for; and
- * which sequence sat in which row of the last launched step, since a later step may feed a sequence the pick the
- * device left in that row (TextDecoder.decodeStep's fromPrev). Steps are read in launch order with at most two
- * outstanding: the engine reads step n before it launches step n + 2, so a slot is never refilled unread.
+ * The host side of passes whose greedy picks are read after the next pass is launched: overlapped decode steps
+ * ({@link CudaBackend#launchDecode}) and the groups of a prefill. Each launched pass's picks are copied to one of two
+ * pinned slots, fenced by that slot's event, and read when its result is asked for; and which sequence sat in which
+ * row of the last launched pass, since a later decode step may feed a sequence the pick the device left in that row
+ * (TextDecoder.decodeStep's fromPrev). Passes are read in launch order with at most two outstanding: pass n is read
+ * before pass n + 2 is launched, so a slot is never refilled unread.
  */
 final class LaunchedSteps implements AutoCloseable {
     private final GpuContext ctx;
@@ -44,6 +45,9 @@ final class LaunchedSteps implements AutoCloseable {
         Integer row = lastRows == null ? null : lastRows.get(s);
         return row == null ? -1 : row;
     }
+
+    /** Whether every launched pass has been read. */
+    boolean idle() { return read == launched; }
 
     /** The device's pick buffer was overwritten (a prefill, a synchronous step): no later step may feed from it. */
     void forget() { lastRows = null; }

@@ -1,15 +1,19 @@
 package io.lfmcap.cuda;
 
+import static org.bytedeco.cuda.global.cudart.*;
+
 import java.nio.ByteBuffer;
+import org.bytedeco.cuda.cudart.CUevent_st;
 
 /**
  * The small per-pass arrays kernels read (row positions, sequence slots, segment bounds, gather indices,
  * position-embedding taps), staged in pinned host memory and copied to a fixed device buffer with one
  * asynchronous copy per {@link #send()}. Append-only between {@link #reset()}s. The host side has two halves
- * used in turn, one per reset: a reset may come while the pass before is still queued (an overlapped decode
- * step), but never while the one before that is (its results were read first), so a half is only refilled
- * once its copy has run. The device side is one buffer: a later pass's copy is queued behind the earlier
- * pass's kernels on the same stream.
+ * used in turn, one per reset, so a pass's arrays can be staged while the pass before is still queued (an
+ * overlapped decode step, the next prefill group); each half's use ends with an event on the stream, and a reset
+ * that returns to a half first waits for that event, so a half is only refilled once its copies have run
+ * (normally long since). The device side is one buffer: a later pass's copy is queued behind the earlier pass's
+ * kernels on the same stream.
  */
 final class PassUpload implements AutoCloseable {
     private final GpuContext ctx;
@@ -19,25 +23,36 @@ final class PassUpload implements AutoCloseable {
     private int used;
     private int sent;
     private int half;  // the host half in use: 0 or 1
+    /** Per half: recorded on the stream when the half's use ended (behind its last copy). */
+    private final CUevent_st[] released = {new CUevent_st(), new CUevent_st()};
 
     PassUpload(GpuContext ctx, int capacityInts) {
         this.ctx = ctx;
         this.capacity = capacityInts;
         this.host = new PinnedBuffer("pass arrays (host)", 2 * 4L * capacityInts);
-        DeviceMemory d;
+        int made = 0;
+        DeviceMemory d = null;
         try {
+            for (; made < 2; made++) Cuda.check(cudaEventCreateWithFlags(released[made], cudaEventDisableTiming), "cudaEventCreateWithFlags");
             d = DeviceMemory.allocate("pass arrays", 4L * capacityInts);
         } catch (RuntimeException e) {
+            for (int i = 0; i < made; i++) cudaEventDestroy(released[i]);
             host.close();
             throw e;
         }
         this.device = d;
     }
 
+    /**
+     * Starts a pass's arrays in the other host half, once that half's earlier copies have run. Not during a graph
+     * capture (it records an event).
+     */
     void reset() {
+        Cuda.check(cudaEventRecord(released[half], ctx.stream), "cudaEventRecord(pass arrays)");
+        half ^= 1;
+        Cuda.check(cudaEventSynchronize(released[half]), "waiting for an earlier pass's array copy");
         used = 0;
         sent = 0;
-        half ^= 1;
     }
 
     /** Stages {@code values[0, n)}; returns the device address they will have after {@link #send()}. */
@@ -78,6 +93,7 @@ final class PassUpload implements AutoCloseable {
         try {
             device.close();
         } finally {
+            for (CUevent_st e : released) cudaEventDestroy(e);
             host.close();
         }
     }

@@ -284,6 +284,55 @@ class CudaBackendTest {
         }
     }
 
+    /**
+     * Greedy prefill groups are read only after the next group is launched (the device never waits for the host
+     * between groups); a group with a host pick is read at once. Groups of 4 here: greedy, one host pick, greedy.
+     * Each prompt's pick or logits match the same prompt prefilled alone (a group reading another's results would not).
+     */
+    @Test
+    void greedyPrefillGroupsAreReadBehindTheNextGroup() throws Exception {
+        Path d = checkpoint("real-head-dims");
+        ModelConfig config = ModelConfig.fromJson(Files.readString(d.resolve("config.json")));
+        Random random = new Random(29);
+        float[] table = new float[PatchGrid.LEVEL_TABLE_SIZE];
+        for (int i = 0; i < table.length; i++) table[i] = (i % 256) / 127.5f - 1;
+        List<Prompt> prompts = new ArrayList<>();
+        List<Pick> picks = new ArrayList<>();
+        for (int i = 0; i < 12; i++) {
+            byte[] levels = new byte[16 * 16 * 768];
+            random.nextBytes(levels);
+            PatchGrid view = PatchGrid.ofLevels(16, 16, 768, levels, table);
+            prompts.add(new Prompt(prompt(random, view.numTokens(2), config.text().vocabSize()), List.of(view)));
+            picks.add(i == 5 ? Pick.HOST : Pick.greedy(-1));
+        }
+        // 75-token prompts, passes of at most 320 rows: groups of 4
+        CudaOptions options = CudaOptions.defaults().withMaxSequences(12).withMaxSequenceTokens(320).withMaxPrefillTokens(320);
+        try (CheckpointWeights weights = CheckpointWeights.open(d);
+             CudaBackend gpu = CudaBackend.load(config, weights, 0, options)) {
+            List<ModelBackend.SequenceState> together = new ArrayList<>();
+            for (Prompt p : prompts) together.add(gpu.newSequence(p.ids().length));
+            ModelBackend.PassResult packed = gpu.prefill(together, prompts, 396, picks);
+            for (ModelBackend.SequenceState st : together) st.close();
+            for (int i = 0; i < prompts.size(); i++) {
+                try (ModelBackend.SequenceState alone = gpu.newSequence(prompts.get(i).ids().length)) {
+                    float[] single = gpu.prefill(List.of(alone), List.of(prompts.get(i)), 396, List.of(Pick.HOST)).logits()[0];
+                    if (i == 5) {
+                        double err = relativeError(single, packed.logits()[i]);
+                        assertTrue(err < 1e-2, "prompt 5 (host pick): packed vs alone logits relative error " + err);
+                    } else {
+                        // the pick is the alone argmax, or a token within bf16 noise of it (2% of the logit spread)
+                        int top = argmax(single), got = packed.tokens()[i];
+                        float min = Float.POSITIVE_INFINITY;
+                        for (float v : single) min = Math.min(min, v);
+                        assertTrue(single[top] - single[got] <= 0.02 * (single[top] - min),
+                                "prompt " + i + ": greedy pick " + got + " (logit " + single[got] + ") vs alone argmax " + top + " (" + single[top] + ")");
+                    }
+                }
+            }
+            assertNull(gpu.brokenReason());
+        }
+    }
+
     @Test
     void deviceGreedyPicksEqualTheArgmaxOfTheLogitsAndHonourTheBan() throws Exception {
         Path d = checkpoint("tiny-v2.5");

@@ -39,7 +39,11 @@ static const int DIRECT_WARPS = 4, PAGED_WARPS = 4;
 typedef void (*AttnKernel)(ATTN_ARGS);
 typedef void (*SimpleKernel)(ATTN_ARGS, int);
 
+// ATTN_WG=1 in the environment: head dim 72 through the wgmma kernel (sm_90a), as Attention picks it on H100
 static AttnKernel directKernel(int hd) {
+#ifdef ATTN_WG_KERNELS
+    if (getenv("ATTN_WG") && hd == 72) return attention_wg_hd72;
+#endif
     switch (hd) {
         case 16: return attention_hd16;
         case 32: return attention_hd32;
@@ -292,6 +296,9 @@ int main(int argc, char** argv) {
     kernelInfo("attention_hd64", (const void*)attention_hd64, 32 * DIRECT_WARPS);
     kernelInfo("attention_hd72", (const void*)attention_hd72, 32 * DIRECT_WARPS);
     kernelInfo("attention_paged_hd64", (const void*)attention_paged_hd64, 32 * PAGED_WARPS);
+#ifdef ATTN_WG_KERNELS
+    kernelInfo("attention_wg_hd72", (const void*)attention_wg_hd72, 32 * DIRECT_WARPS);
+#endif
     kernelInfo("attention_paged_hd72", (const void*)attention_paged_hd72, 32 * PAGED_WARPS);
 
     printf("checks against attention_simple_* (fp32 reference):\n");

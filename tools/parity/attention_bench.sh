@@ -11,6 +11,8 @@
 # usage, from anywhere in the repo:   [VARIANTS="w4 b1 k32"] tools/parity/attention_bench.sh
 # then on the GPU host, from the repo root (carry the binaries by name: all of .gpu is too big to travel with them):
 #   for b in .gpu/attention_bench .gpu/attention_bench_base; do $b 26; done
+# ATTN_WG=1 in the environment runs head dim 72 of the direct checks and timings through attention_wg_hd72 (the
+# wgmma kernel Attention picks on compute capability 9.0).
 # Each prints register/shared use and occupancy, the checks against the fp32 kernels (exit 1 on a failure), then us
 # per launch and TFLOP/s for 26 views x 1024 patches (12 heads x 64 and 16 heads x 72) and a paged decoder prefill.
 set -euo pipefail

@@ -10,4 +10,7 @@ jar=$(ls .gpu/lib/cuda-*-linux-x86_64.jar)
 for p in npp cusolver cusparse cupti nvml nvcomp cufft curand cudnn nvjpeg nvblas nccl; do
   zip -q -d "$jar" "org/bytedeco/cuda/linux-x86_64/libjni${p}*" >/dev/null 2>&1 || true
 done
+# JNA's dispatch libraries for other platforms (the GPU hosts are linux-x86-64)
+jna=$(ls .gpu/lib/jna-*.jar)
+zip -q -d "$jna" $(unzip -Z1 "$jna" | grep -E '^com/sun/jna/[^/]+/.*(jnidispatch)' | grep -v '^com/sun/jna/linux-x86-64/') >/dev/null 2>&1 || true
 echo "trimmed bundle: $(du -sh .gpu | cut -f1)"

@@ -10,7 +10,7 @@ kernel_bench() {
   local src=runtime/src/main/resources/io/lfmcap/cuda work=.gpu/$name.src
   mkdir -p "$work"
   build() {  # build BINARY CONCATENATED_SOURCE [NVCC_FLAGS]
-    nvcc -O3 -arch=sm_90 -std=c++17 -D"$macro"="\"$PWD/$2\"" ${3:-} -o ".gpu/$1" "$bench"
+    nvcc -O3 -arch=sm_90a -std=c++17 -D"$macro"="\"$PWD/$2\"" ${3:-} -o ".gpu/$1" "$bench"
     echo "built .gpu/$1"
   }
   cat "$src/kernels.cu" "$src/decode.cu" > "$work/tree.cu"

@@ -4,6 +4,9 @@ package io.lfmcap.cuda;
  * Launches the attention kernels of kernels.cu: {@code softmax(q k^T * scale + mask) v} over packed
  * variable-length segments, grouped-query, fp32 softmax, no score matrix in memory.
  * <pre>
+ *   wgmma   attention_wg_hd72 (direct only, compute capability 9.0): the direct flash kernel's contract with both
+ *           products on Hopper's warpgroup MMA, two warpgroups of 64 query rows per block (at head dim 64 the
+ *           flash kernel is the faster one: kernels.cu)
  *   flash   attention_[paged_]hd{16,32,64,72,128}: tensor cores (mma m16n8k16 bf16), online softmax,
  *           a block = 16 (query, head-of-group) rows per warp of one kv head x tiles of 64 keys (32 for
  *           head dim 128): 8 warps for the direct kernels (vision), 4 for the paged ones (decoder)
@@ -19,6 +22,11 @@ final class Attention {
     static final int DIRECT_WARPS = 8, PAGED_WARPS = 4;
 
     private Attention() {}
+
+    /** attention_wg_hd72 (SigLIP2 so400m's head dim) exists in an sm_90a module. */
+    static boolean hasWarpgroupKernel(GpuContext ctx, int headDim) {
+        return headDim == 72 && KernelModule.hasWarpgroupMma(ctx.ccMajor, ctx.ccMinor);
+    }
 
     static boolean hasFlashKernel(int headDim) {
         for (int d : FLASH_HEAD_DIMS) if (d == headDim) return true;
@@ -43,7 +51,8 @@ final class Attention {
                     segQRow, segRows, segKey, segKeyCount, segCausal, pageTable, maxPages, headDim);
         } else {
             int warps = paged ? PAGED_WARPS : DIRECT_WARPS, rowsPerBlock = 16 * warps;
-            Kernels.attentionFlash(ctx, (paged ? "attention_paged_hd" : "attention_hd") + headDim,
+            String kernel = paged ? "attention_paged_hd" : hasWarpgroupKernel(ctx, headDim) ? "attention_wg_hd" : "attention_hd";
+            Kernels.attentionFlash(ctx, kernel + headDim,
                     new Kernels.Grid((rows + rowsPerBlock - 1) / rowsPerBlock, kvHeads, segments, 32 * warps), q, ldq, k, v, ldkv,
                     out, ldo, heads, kvHeads, scale, segQRow, segRows, segKey, segKeyCount, segCausal, pageTable, maxPages);
         }

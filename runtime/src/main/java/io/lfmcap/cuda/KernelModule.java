@@ -27,7 +27,8 @@ import org.bytedeco.javacpp.SizeTPointer;
 /**
  * The kernels of {@code kernels.cu} and {@code decode.cu} (resources next to this class, compiled as one
  * program, in that order: decode.cu uses kernels.cu's helpers), compiled once per process with NVRTC
- * for the device's architecture and loaded as a module. CUBINs are cached on disk under a name keyed by the
+ * for the device's architecture (sm_90a on compute capability 9.0, whose architecture-specific wgmma the vision
+ * attention uses; kernels.cu guards that code) and loaded as a module. CUBINs are cached on disk under a name keyed by the
  * SHA-256 of (source, architecture, NVRTC version, options), so later processes skip the compile (a cached
  * file that fails to load is compiled again and replaced).
  */
@@ -47,7 +48,7 @@ final class KernelModule implements AutoCloseable {
     /** Loads the module for compute capability {@code major.minor}, compiling it unless {@code cacheDir} has it. */
     static KernelModule load(int major, int minor, Path cacheDir) {
         String source = source();
-        String arch = "sm_" + major + minor;
+        String arch = architecture(major, minor);
         int[] nvMajor = {0}, nvMinor = {0};
         Cuda.checkNvrtc(nvrtcVersion(nvMajor, nvMinor), "nvrtcVersion", null);
         String key = sha256(source + "\n" + arch + "\nnvrtc " + nvMajor[0] + "." + nvMinor[0] + "\n" + String.join(" ", OPTIONS));
@@ -63,6 +64,14 @@ final class KernelModule implements AutoCloseable {
         if (cached != null) store(cached, cubin);
         return new KernelModule(loadImage(cubin));
     }
+
+    /** The NVRTC architecture for compute capability {@code major.minor}: Hopper's features need the "a" target. */
+    static String architecture(int major, int minor) {
+        return "sm_" + major + minor + (hasWarpgroupMma(major, minor) ? "a" : "");
+    }
+
+    /** Whether the module has the wgmma kernels (attention_wg_hd*): compute capability 9.0 (H100, H200) only. */
+    static boolean hasWarpgroupMma(int major, int minor) { return major == 9 && minor == 0; }
 
     CUfunc_st function(String name) {
         return functions.computeIfAbsent(name, n -> {

@@ -954,5 +954,255 @@ FLASH_KERNELS(64, 2, 3)
 FLASH_KERNELS(72, 2, 3)
 FLASH_KERNELS(128, 2, 3)
 
+// ---------------------------------------------------------------------------------------------
+// The direct (vision) attention on Hopper's warpgroup MMA (wgmma, sm_90a), for head dim 72 (so400m): the contract of
+// attention_hd* (grid, ATTN_DIRECT_WARPS x 32 threads = two warpgroups of 64 query rows, packed segments, mask)
+// with the two products on wgmma:
+//   S = Q K^T   A = Q from registers (the mma.sync A fragments of each warp's 16 rows), B = the K tile in shared
+//               memory (K-major); head dim 72 is padded to 80 with zeros on both sides
+//   O += P V    A = P from registers (S's accumulators packed to bf16: the same layout), B = the V tile read
+//               transposed (MN-major)
+// Tiles are stored as 8 x 8 core matrices (8 keys x 16 bytes, no swizzle): chunk c (dims 8c .. 8c + 7) of key j at
+// byte ((j / 8) * CH + c) * 128 + (j % 8) * 16, so one cp.async writes one core-matrix row and both operands step
+// 128 bytes between dim chunks and CH * 128 between groups of 8 keys. Keys stream in tiles of 64 through two stages
+// as in attention_flash; each warpgroup waits for its own products (wgmma.wait_group 0) before the softmax and
+// before the next tile, and the block's two warpgroups and two blocks per multiprocessor overlap each other.
+// attention_bench (26 views x 1024, H100, s5-7): head dim 72 530 us against the mma.sync kernel's 549; at head dim 64
+// it is slower (358 against 340 us; with three stages and each P V waited for a tile later, no better), so only
+// 72 is built. What it lacks against FlashAttention-3: a producer warp with TMA, and the softmax of one warpgroup
+// overlapping the other's products by explicit scheduling.
+// Compiled for sm_90a only (KernelModule); on other devices the kernel is empty and Attention never launches it.
+// ---------------------------------------------------------------------------------------------
+#define ATTN_WG_KERNELS 1
+
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+// Shared-memory matrix descriptor (no swizzle): start address, leading and stride byte offsets, each >> 4.
+__device__ __forceinline__ unsigned long long wgmma_desc(u32 addr, u32 leading, u32 stride) {
+    return (unsigned long long)((addr & 0x3FFFF) >> 4) | ((unsigned long long)(leading >> 4) << 16)
+           | ((unsigned long long)(stride >> 4) << 32);
+}
+__device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
+__device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
+__device__ __forceinline__ void wgmma_wait_all() { asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory"); }
+// Pins accumulator registers behind the preceding wgmma.wait_group: no read of them may move above it.
+template <int N>
+__device__ __forceinline__ void fence_operands(float (&r)[N]) {
+#pragma unroll
+    for (int i = 0; i < N; i++) asm volatile("" : "+f"(r[i])::"memory");
+}
+// cp.async writes through the generic proxy, wgmma reads through the async proxy
+__device__ __forceinline__ void fence_proxy_async_shared() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
+
+// D[64 x N] (+)= A[64 x 16] (registers) B[16 x N] (descriptor); TRANS_B 1: B is MN-major. accumulate 0: D = A B.
+template <int TRANS_B>
+__device__ __forceinline__ void wgmma_m64n64k16(float* d, const u32* a, unsigned long long b, int accumulate) {
+    asm volatile(
+        "{\n.reg .pred p;\nsetp.ne.b32 p, %38, 0;\n"
+        "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, {%32, %33, %34, %35}, %36, p, 1, 1, %37;\n}\n"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b), "n"(TRANS_B), "r"(accumulate));
+}
+
+template <int TRANS_B>
+__device__ __forceinline__ void wgmma_m64n72k16(float* d, const u32* a, unsigned long long b, int accumulate) {
+    asm volatile(
+        "{\n.reg .pred p;\nsetp.ne.b32 p, %42, 0;\n"
+        "wgmma.mma_async.sync.aligned.m64n72k16.f32.bf16.bf16 {%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35}, {%36, %37, %38, %39}, %40, p, 1, 1, %41;\n}\n"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b), "n"(TRANS_B), "r"(accumulate));
+}
+
+template <int HD>
+__device__ void attention_wgmma(ATTN_ARGS) {
+    static_assert(ATTN_DIRECT_WARPS == 8, "two warpgroups per block");
+    static_assert(HD == 72, "P V is an m64n72 product");
+    constexpr int THREADS = 256, BM = 128, BN = 64;
+    constexpr int HDP = (HD + 15) / 16 * 16;  // head dim padded for the k = 16 steps of q k^T
+    constexpr int CH = HDP / 8;               // 16-byte chunks per key in shared memory (the padding ones zero)
+    constexpr int CHL = HD / 8;               // chunks copied per key
+    constexpr int KC = HDP / 16;              // k steps of q k^T
+    constexpr int NT = BN / 8;                // n = 8 tiles of the scores
+    constexpr int ON = HD / 8;                // n = 8 tiles of the output
+    constexpr int COPIES = (BN * CHL + THREADS - 1) / THREADS;
+    constexpr u32 TILE_BYTES = BN * CH * 16;  // one K or V tile
+    constexpr u32 GROUP_BYTES = CH * 128;     // 8 keys
+    __shared__ alignas(128) bf16 sKV[2 * 2 * BN * CH * 8];  // [stage][K, V][key group][chunk][key % 8][8 dims]
+    const u32 sBase = shared_address(sKV);
+
+    const int s = blockIdx.z, g = blockIdx.y;
+    const int group = heads / kvHeads;
+    const int rows = segRows[s];
+    const int mBase = blockIdx.x * BM;
+    if (mBase >= rows * group) return;
+    const int qRow0 = segQRow[s], keyCount = segKeyCount[s], causalBase = segCausalBase[s], keyBase = segKey[s];
+    const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, gq = lane >> 2, t4 = lane & 3;
+    const int wg = warp >> 2;  // warpgroup: rows 64 wg .. 64 wg + 63 of the block
+
+    const int iMax = min(rows - 1, (mBase + BM - 1) / group);
+    const int keyEnd = causalBase >= 0 ? min(keyCount, causalBase + iMax + 1) : keyCount;
+    const int limAll = causalBase >= 0 ? min(causalBase + mBase / group, keyCount - 1) : keyCount - 1;
+
+    // tile of keys key0 .. key0 + BN - 1 into stage st (keys past the segment's end become zeros); 8 consecutive
+    // threads fill one core matrix (8 keys of one chunk): conflict-free stores, 64-byte runs of each key row read
+    auto copyTile = [&](int key0, int st) {
+        const long base = (long)(keyBase + key0) * ldkv + (long)g * HD;
+#pragma unroll
+        for (int u = 0; u < COPIES; u++) {
+            const int idx = tid + u * THREADS;
+            if (BN * CHL % THREADS == 0 || idx < BN * CHL) {
+                const int q8 = idx >> 3, c = q8 % CHL, j = (q8 / CHL) * 8 + (idx & 7);
+                const bool live = key0 + j < keyCount;
+                const long off = live ? base + (long)j * ldkv + c * 8 : 0;
+                const u32 dst = sBase + st * 2 * TILE_BYTES + (j >> 3) * GROUP_BYTES + c * 128 + (j & 7) * 16;
+                cp_async16(dst, k + off, live ? 16 : 0);
+                cp_async16(dst + TILE_BYTES, v + off, live ? 16 : 0);
+            }
+        }
+        cp_async_commit();
+    };
+    if (keyEnd > 0) copyTile(0, 0);
+    // K's padding chunks meet Q's zero padding in q k^T: zeros, written once (copies never touch them)
+    constexpr int PADS = CH - CHL > 0 ? CH - CHL : 1;
+    for (int idx = tid; idx < 2 * BN * (CH - CHL); idx += THREADS) {
+        const int st = idx / (BN * PADS), rest = idx % (BN * PADS), j = rest % BN, c = CHL + rest / BN;
+        *(Vec16*)((char*)sKV + st * 2 * TILE_BYTES + (j >> 3) * GROUP_BYTES + c * 128 + (j & 7) * 16) = Vec16{0u, 0u, 0u, 0u};
+    }
+
+    // This thread's two rows (rows gq and gq + 8 of its warp's 16) and the last key each may see.
+    const int wr = wg * 64 + (warp & 3) * 16;
+    const int mA = mBase + wr + gq, mB = mA + 8;
+    const int iA = mA / group, iB = mB / group;
+    const int limA = causalBase >= 0 ? min(causalBase + iA, keyCount - 1) : keyCount - 1;
+    const int limB = causalBase >= 0 ? min(causalBase + iB, keyCount - 1) : keyCount - 1;
+    const bool wgActive = mBase + wg * 64 < rows * group;  // the same for the warpgroup's four warps
+
+    u32 qa[KC][4];
+    {
+        const bf16* qA = q + (long)(qRow0 + iA) * ldq + (long)(g * group + mA % group) * HD;
+        const bf16* qB = q + (long)(qRow0 + iB) * ldq + (long)(g * group + mB % group) * HD;
+#pragma unroll
+        for (int kc = 0; kc < KC; kc++) {
+            const int d = kc * 16 + t4 * 2;
+            qa[kc][0] = iA < rows && d < HD ? *(const u32*)(qA + d) : 0u;
+            qa[kc][1] = iB < rows && d < HD ? *(const u32*)(qB + d) : 0u;
+            qa[kc][2] = iA < rows && d + 8 < HD ? *(const u32*)(qA + d + 8) : 0u;
+            qa[kc][3] = iB < rows && d + 8 < HD ? *(const u32*)(qB + d + 8) : 0u;
+        }
+    }
+
+    float o[ON * 4];
+#pragma unroll
+    for (int i = 0; i < ON * 4; i++) o[i] = 0.f;
+    float maxA = NEG_INF, maxB = NEG_INF, sumA = 0.f, sumB = 0.f;
+    const float scale2 = scale * 1.4426950408889634f;
+    // V is MN-major: its leading byte offset steps along K (8 keys), the stride along N (8 dims) (s5-6 on H100: the
+    // reverse reading fails the checks)
+    constexpr u32 V_LEADING = GROUP_BYTES, V_STRIDE = 128;
+
+    int st = 0;
+    for (int key0 = 0; key0 < keyEnd; key0 += BN, st ^= 1) {
+        cp_async_wait_all();
+        fence_proxy_async_shared();
+        __syncthreads();  // tile key0 visible to all; everyone is done with stage st ^ 1 (its products were waited for)
+        if (key0 + BN < keyEnd) copyTile(key0 + BN, st ^ 1);
+        if (!wgActive) continue;
+        const u32 kTile = sBase + st * 2 * TILE_BYTES, vTile = kTile + TILE_BYTES;
+        float sc[NT * 4];
+        wgmma_fence();
+#pragma unroll
+        for (int kc = 0; kc < KC; kc++) wgmma_m64n64k16<0>(sc, qa[kc], wgmma_desc(kTile + kc * 256, 128, GROUP_BYTES), kc);
+        wgmma_commit();
+        wgmma_wait_all();
+        fence_operands(sc);
+        if (key0 + BN - 1 > limAll) {
+#pragma unroll
+            for (int nt = 0; nt < NT; nt++) {
+#pragma unroll
+                for (int e = 0; e < 2; e++) {
+                    const int key = key0 + nt * 8 + t4 * 2 + e;
+                    if (key > limA) sc[nt * 4 + e] = NEG_INF;
+                    if (key > limB) sc[nt * 4 + 2 + e] = NEG_INF;
+                }
+            }
+        }
+        float newA = maxA, newB = maxB;
+#pragma unroll
+        for (int nt = 0; nt < NT; nt++) {
+            newA = fmaxf(newA, fmaxf(sc[nt * 4], sc[nt * 4 + 1]));
+            newB = fmaxf(newB, fmaxf(sc[nt * 4 + 2], sc[nt * 4 + 3]));
+        }
+        for (int off = 1; off < 4; off <<= 1) {
+            newA = fmaxf(newA, __shfl_xor_sync(0xffffffffu, newA, off));
+            newB = fmaxf(newB, __shfl_xor_sync(0xffffffffu, newB, off));
+        }
+        const float baseA = newA == NEG_INF ? 0.f : newA * scale2;
+        const float baseB = newB == NEG_INF ? 0.f : newB * scale2;
+        const float corrA = newA == maxA ? 1.f : fast_exp2(maxA * scale2 - baseA);
+        const float corrB = newB == maxB ? 1.f : fast_exp2(maxB * scale2 - baseB);
+#pragma unroll
+        for (int dn = 0; dn < ON; dn++) {
+            o[dn * 4] *= corrA;
+            o[dn * 4 + 1] *= corrA;
+            o[dn * 4 + 2] *= corrB;
+            o[dn * 4 + 3] *= corrB;
+        }
+        maxA = newA;
+        maxB = newB;
+        float partA = 0.f, partB = 0.f;
+#pragma unroll
+        for (int nt = 0; nt < NT; nt++) {
+            sc[nt * 4] = fast_exp2(fmaf(sc[nt * 4], scale2, -baseA));
+            sc[nt * 4 + 1] = fast_exp2(fmaf(sc[nt * 4 + 1], scale2, -baseA));
+            sc[nt * 4 + 2] = fast_exp2(fmaf(sc[nt * 4 + 2], scale2, -baseB));
+            sc[nt * 4 + 3] = fast_exp2(fmaf(sc[nt * 4 + 3], scale2, -baseB));
+            partA += sc[nt * 4] + sc[nt * 4 + 1];
+            partB += sc[nt * 4 + 2] + sc[nt * 4 + 3];
+        }
+        sumA = sumA * corrA + partA;
+        sumB = sumB * corrB + partB;
+        u32 pa[BN / 16][4];
+#pragma unroll
+        for (int kc = 0; kc < BN / 16; kc++) {
+            pa[kc][0] = pack_bf16_rn(sc[8 * kc], sc[8 * kc + 1]);
+            pa[kc][1] = pack_bf16_rn(sc[8 * kc + 2], sc[8 * kc + 3]);
+            pa[kc][2] = pack_bf16_rn(sc[8 * kc + 4], sc[8 * kc + 5]);
+            pa[kc][3] = pack_bf16_rn(sc[8 * kc + 6], sc[8 * kc + 7]);
+        }
+        wgmma_fence();
+#pragma unroll
+        for (int kc = 0; kc < BN / 16; kc++)
+            wgmma_m64n72k16<1>(o, pa[kc], wgmma_desc(vTile + kc * 2 * GROUP_BYTES, V_LEADING, V_STRIDE), 1);
+        wgmma_commit();
+        wgmma_wait_all();  // before the next tile's __syncthreads lets stage st be refilled
+        fence_operands(o);
+    }
+    for (int off = 1; off < 4; off <<= 1) {
+        sumA += __shfl_xor_sync(0xffffffffu, sumA, off);
+        sumB += __shfl_xor_sync(0xffffffffu, sumB, off);
+    }
+    if (iA < rows) {
+        bf16* dst = out + (long)(qRow0 + iA) * ldo + (long)(g * group + mA % group) * HD;
+        const float inv = 1.0f / sumA;
+#pragma unroll
+        for (int dn = 0; dn < ON; dn++) *(u32*)(dst + dn * 8 + t4 * 2) = pack_bf16(o[dn * 4] * inv, o[dn * 4 + 1] * inv);
+    }
+    if (iB < rows) {
+        bf16* dst = out + (long)(qRow0 + iB) * ldo + (long)(g * group + mB % group) * HD;
+        const float inv = 1.0f / sumB;
+#pragma unroll
+        for (int dn = 0; dn < ON; dn++) *(u32*)(dst + dn * 8 + t4 * 2) = pack_bf16(o[dn * 4 + 2] * inv, o[dn * 4 + 3] * inv);
+    }
+}
+#endif
+
+#define WGMMA_KERNEL(HD) \
+    extern "C" __global__ void __launch_bounds__(ATTN_DIRECT_WARPS * 32, 2) attention_wg_hd##HD(ATTN_ARGS) { WGMMA_BODY(HD) }
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+#define WGMMA_BODY(HD) attention_wgmma<HD>(ATTN_PASS);
+#else
+#define WGMMA_BODY(HD)
+#endif
+WGMMA_KERNEL(72)
+
 extern "C" __global__ void attention_simple_direct(ATTN_ARGS, int hd) { attention_simple<false>(ATTN_PASS, hd); }
 extern "C" __global__ void attention_simple_paged(ATTN_ARGS, int hd) { attention_simple<true>(ATTN_PASS, hd); }

@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
  * int, {@code float}: float). cuLaunchKernel cannot catch a wrong argument list; this can.
  */
 class KernelSignaturesTest {
-    /** Kernel name -> C parameter types, from the extern "C" entry points (ATTN_ARGS and FLASH_KERNELS expanded). */
+    /** Kernel name -> C parameter types, from the extern "C" entry points (ATTN_ARGS, FLASH_KERNELS and WGMMA_KERNEL expanded). */
     static Map<String, List<String>> signatures() {
         String src = KernelModule.source().replace("\\\n", " ");
         Map<String, String> argMacros = new HashMap<>();  // ATTN_ARGS, GEMV_ARGS: shared parameter lists
@@ -39,6 +39,8 @@ class KernelSignaturesTest {
             out.put("attention_hd" + flash.group(1), types(attnArgs));
             out.put("attention_paged_hd" + flash.group(1), types(attnArgs));
         }
+        Matcher wgmma = Pattern.compile("^WGMMA_KERNEL\\((\\d+)\\)", Pattern.MULTILINE).matcher(src);
+        while (wgmma.find()) out.put("attention_wg_hd" + wgmma.group(1), types(attnArgs));
         return out;
     }
 
@@ -89,5 +91,6 @@ class KernelSignaturesTest {
             assertTrue(kernels.containsKey("attention_hd" + hd) && kernels.containsKey("attention_paged_hd" + hd));
         }
         assertFalse(Attention.hasFlashKernel(80));
+        assertTrue(kernels.containsKey("attention_wg_hd72"));
     }
 }

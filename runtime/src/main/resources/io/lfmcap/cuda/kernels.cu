@@ -695,15 +695,120 @@ __device__ __forceinline__ u32 pack_bf16_rn(float lo, float hi) {
     return d;
 }
 
+// The pieces both flash kernels (mma.sync and wgmma) share. Fragments follow mma m16n8k16's layouts, which wgmma's
+// register operands and accumulators repeat per warp: thread (gq = lane / 4, t4 = lane % 4) holds fragment rows gq
+// ("row A") and gq + 8 ("row B"), and of each n-tile of 8 columns the columns 2 t4 and 2 t4 + 1.
+
+// This thread's A fragments of Q (rows qA, qB; liveA, liveB false past the segment's rows: zeros): dims 2 t4.. and
+// 2 t4 + 8.. of each k = 16 step, zero past HD.
+template <int HD, int KC>
+__device__ __forceinline__ void q_fragments(u32 (&qa)[KC][4], const bf16* qA, const bf16* qB, bool liveA, bool liveB, int t4) {
+#pragma unroll
+    for (int kc = 0; kc < KC; kc++) {
+        const int d = kc * 16 + t4 * 2;
+        qa[kc][0] = liveA && d < HD ? *(const u32*)(qA + d) : 0u;
+        qa[kc][1] = liveB && d < HD ? *(const u32*)(qB + d) : 0u;
+        qa[kc][2] = liveA && d + 8 < HD ? *(const u32*)(qA + d + 8) : 0u;
+        qa[kc][3] = liveB && d + 8 < HD ? *(const u32*)(qB + d + 8) : 0u;
+    }
+}
+
+// One key tile of the online softmax, in base 2 on the raw scores: sc holds NT n-tiles of 8 keys (keys key0..), per
+// tile row A's two scores then row B's. Keys past limA / limB are masked when the tile reaches past limAll (the
+// block's first row's last key: the same for the whole block). The running max m is of q.k, and
+// p = exp2(s * scale log2 e - m * scale log2 e) (one FFMA + one EX2 per score); a row with every key so far masked keeps
+// max -inf and its exponent base 0, so its p are exp2(-inf) = 0. Turns sc into p, updates the maxima and sums, and
+// scales the ON n-tiles of output accumulators o by the rows' corrections, skipped when no row of the warp raised its
+// max (the factor would be exactly 1).
+template <int NT, int ON>
+__device__ __forceinline__ void softmax_tile(float* sc, float* o, int key0, int t4, int limAll, int limA, int limB, float scale2,
+                                             float& maxA, float& maxB, float& sumA, float& sumB) {
+    if (key0 + NT * 8 - 1 > limAll) {
+#pragma unroll
+        for (int nt = 0; nt < NT; nt++) {
+#pragma unroll
+            for (int e = 0; e < 2; e++) {
+                const int key = key0 + nt * 8 + t4 * 2 + e;
+                if (key > limA) sc[nt * 4 + e] = NEG_INF;
+                if (key > limB) sc[nt * 4 + 2 + e] = NEG_INF;
+            }
+        }
+    }
+    float newA = maxA, newB = maxB;
+#pragma unroll
+    for (int nt = 0; nt < NT; nt++) {
+        newA = fmaxf(newA, fmaxf(sc[nt * 4], sc[nt * 4 + 1]));
+        newB = fmaxf(newB, fmaxf(sc[nt * 4 + 2], sc[nt * 4 + 3]));
+    }
+    for (int off = 1; off < 4; off <<= 1) {
+        newA = fmaxf(newA, __shfl_xor_sync(0xffffffffu, newA, off));
+        newB = fmaxf(newB, __shfl_xor_sync(0xffffffffu, newB, off));
+    }
+    const float baseA = newA == NEG_INF ? 0.f : newA * scale2;
+    const float baseB = newB == NEG_INF ? 0.f : newB * scale2;
+    const float corrA = newA == maxA ? 1.f : fast_exp2(maxA * scale2 - baseA);
+    const float corrB = newB == maxB ? 1.f : fast_exp2(maxB * scale2 - baseB);
+    if (__any_sync(0xffffffffu, newA != maxA || newB != maxB)) {
+#pragma unroll
+        for (int dn = 0; dn < ON; dn++) {
+            o[dn * 4] *= corrA;
+            o[dn * 4 + 1] *= corrA;
+            o[dn * 4 + 2] *= corrB;
+            o[dn * 4 + 3] *= corrB;
+        }
+    }
+    maxA = newA;
+    maxB = newB;
+    float partA = 0.f, partB = 0.f;
+#pragma unroll
+    for (int nt = 0; nt < NT; nt++) {
+        sc[nt * 4] = fast_exp2(fmaf(sc[nt * 4], scale2, -baseA));
+        sc[nt * 4 + 1] = fast_exp2(fmaf(sc[nt * 4 + 1], scale2, -baseA));
+        sc[nt * 4 + 2] = fast_exp2(fmaf(sc[nt * 4 + 2], scale2, -baseB));
+        sc[nt * 4 + 3] = fast_exp2(fmaf(sc[nt * 4 + 3], scale2, -baseB));
+        partA += sc[nt * 4] + sc[nt * 4 + 1];
+        partB += sc[nt * 4 + 2] + sc[nt * 4 + 3];
+    }
+    sumA = sumA * corrA + partA;
+    sumB = sumB * corrB + partB;
+}
+
+// The A fragment of p v for keys 16 kc .. 16 kc + 15, from softmax_tile's p (n-tiles 2 kc and 2 kc + 1).
+__device__ __forceinline__ void p_fragment(u32 (&pa)[4], const float* p, int kc) {
+    pa[0] = pack_bf16_rn(p[8 * kc], p[8 * kc + 1]);
+    pa[1] = pack_bf16_rn(p[8 * kc + 2], p[8 * kc + 3]);
+    pa[2] = pack_bf16_rn(p[8 * kc + 4], p[8 * kc + 5]);
+    pa[3] = pack_bf16_rn(p[8 * kc + 6], p[8 * kc + 7]);
+}
+
+// Completes the rows' sums over their four lanes and writes this thread's part of rows A and B (dstA, dstB: null
+// past the segment's rows) from ON n-tiles of output accumulators, normalised, as bf16.
+template <int ON>
+__device__ __forceinline__ void store_rows(const float* o, float sumA, float sumB, bf16* dstA, bf16* dstB, int t4) {
+    for (int off = 1; off < 4; off <<= 1) {
+        sumA += __shfl_xor_sync(0xffffffffu, sumA, off);
+        sumB += __shfl_xor_sync(0xffffffffu, sumB, off);
+    }
+    if (dstA) {
+        const float inv = 1.0f / sumA;
+#pragma unroll
+        for (int dn = 0; dn < ON; dn++) *(u32*)(dstA + dn * 8 + t4 * 2) = pack_bf16(o[dn * 4] * inv, o[dn * 4 + 1] * inv);
+    }
+    if (dstB) {
+        const float inv = 1.0f / sumB;
+#pragma unroll
+        for (int dn = 0; dn < ON; dn++) *(u32*)(dstB + dn * 8 + t4 * 2) = pack_bf16(o[dn * 4 + 2] * inv, o[dn * 4 + 3] * inv);
+    }
+}
+
 // Flash attention on tensor cores (mma.sync m16n8k16 bf16, fp32 accumulators); each warp owns 16 (query, head)
 // rows: 8 warps (128 rows) per block for the direct kernels, so each key tile feeds twice the rows of the paged
 // ones' 4 warps (64 rows; decode steps fill one warp with the group's heads).
 // Keys stream in tiles of BN through two shared-memory stages: cp.async copies tile t + 1 while tile t is worked
 // on, one __syncthreads per tile. Q's A fragments come straight from global memory into registers once; K's B
-// fragments by ldmatrix, V's by ldmatrix.trans. Online softmax in base 2 on the raw scores: the running max m
-// is of q.k, p = exp2(s * scale log2 e - m * scale log2 e) (one FFMA + one EX2 per score); masking runs only on
-// tiles past the block's first row's last key (non-causal: the segment's last, partial tile); the output rescale
-// is skipped when no row of the warp raised its max (the factor would be exactly 1).
+// fragments by ldmatrix, V's by ldmatrix.trans. The online softmax is softmax_tile's (masking only on tiles past the
+// block's first row's last key: non-causal, the segment's last, partial tile); the output rescale is skipped when no
+// row of the warp raised its max.
 template <int HD, bool PAGED>
 __device__ void attention_flash(ATTN_ARGS) {
     constexpr int WARPS = PAGED ? ATTN_PAGED_WARPS : ATTN_DIRECT_WARPS;
@@ -772,24 +877,13 @@ __device__ void attention_flash(ATTN_ARGS) {
     const int limB = causalBase >= 0 ? min(causalBase + iB, keyCount - 1) : keyCount - 1;
     const bool warpActive = mBase + wr < rows * group;
 
-    // Q's A fragments (rows gq / gq + 8, dims 2 t4.. and 2 t4 + 8.. of each k step), zero past the rows and HD
     u32 qa[KC][4];
-    {
-        const bf16* qA = q + (long)(qRow0 + iA) * ldq + (long)(g * group + mA % group) * HD;
-        const bf16* qB = q + (long)(qRow0 + iB) * ldq + (long)(g * group + mB % group) * HD;
-#pragma unroll
-        for (int kc = 0; kc < KC; kc++) {
-            const int d = kc * 16 + t4 * 2;
-            qa[kc][0] = iA < rows && d < HD ? *(const u32*)(qA + d) : 0u;
-            qa[kc][1] = iB < rows && d < HD ? *(const u32*)(qB + d) : 0u;
-            qa[kc][2] = iA < rows && d + 8 < HD ? *(const u32*)(qA + d + 8) : 0u;
-            qa[kc][3] = iB < rows && d + 8 < HD ? *(const u32*)(qB + d + 8) : 0u;
-        }
-    }
+    q_fragments<HD, KC>(qa, q + (long)(qRow0 + iA) * ldq + (long)(g * group + mA % group) * HD,
+                        q + (long)(qRow0 + iB) * ldq + (long)(g * group + mB % group) * HD, iA < rows, iB < rows, t4);
 
-    float o[ON][4];
+    float o[ON * 4];
 #pragma unroll
-    for (int dn = 0; dn < ON; dn++) o[dn][0] = o[dn][1] = o[dn][2] = o[dn][3] = 0.f;
+    for (int i = 0; i < ON * 4; i++) o[i] = 0.f;
     float maxA = NEG_INF, maxB = NEG_INF, sumA = 0.f, sumB = 0.f;
     const float scale2 = scale * 1.4426950408889634f;  // exp(x s) = exp2(x s log2 e)
     // ldmatrix lane addresses: K x4 = (keys +0, dims +0), (keys +0, dims +8), (keys +8, dims +0), (keys +8, dims +8);
@@ -806,106 +900,41 @@ __device__ void attention_flash(ATTN_ARGS) {
         // only helps load and synchronise
         if (!warpActive) continue;
         const u32 stage = st * 2 * TILE_BYTES;
-        float sc[NT][4];
+        float sc[NT * 4];
 #pragma unroll
-        for (int nt = 0; nt < NT; nt++) sc[nt][0] = sc[nt][1] = sc[nt][2] = sc[nt][3] = 0.f;
+        for (int i = 0; i < NT * 4; i++) sc[i] = 0.f;
 #pragma unroll
         for (int np = 0; np < NT / 2; np++) {
 #pragma unroll
             for (int kc = 0; kc < KC; kc++) {
                 u32 b[4];
                 ldsm_x4(b, kLane + stage + (np * 16 * LDS + kc * 16) * 2);
-                mma_bf16_16816(sc[2 * np], qa[kc], b[0], b[1]);
-                mma_bf16_16816(sc[2 * np + 1], qa[kc], b[2], b[3]);
+                mma_bf16_16816(sc + 8 * np, qa[kc], b[0], b[1]);
+                mma_bf16_16816(sc + 8 * np + 4, qa[kc], b[2], b[3]);
             }
         }
-        if (key0 + BN - 1 > limAll) {  // the same for the whole block
-#pragma unroll
-            for (int nt = 0; nt < NT; nt++) {
-#pragma unroll
-                for (int e = 0; e < 2; e++) {
-                    const int key = key0 + nt * 8 + t4 * 2 + e;
-                    if (key > limA) sc[nt][e] = NEG_INF;
-                    if (key > limB) sc[nt][2 + e] = NEG_INF;
-                }
-            }
-        }
-        float newA = maxA, newB = maxB;
-#pragma unroll
-        for (int nt = 0; nt < NT; nt++) {
-            newA = fmaxf(newA, fmaxf(sc[nt][0], sc[nt][1]));
-            newB = fmaxf(newB, fmaxf(sc[nt][2], sc[nt][3]));
-        }
-        for (int off = 1; off < 4; off <<= 1) {
-            newA = fmaxf(newA, __shfl_xor_sync(0xffffffffu, newA, off));
-            newB = fmaxf(newB, __shfl_xor_sync(0xffffffffu, newB, off));
-        }
-        // a row with every key so far masked keeps max -inf: its exponent base is 0 so its p are exp2(-inf) = 0
-        const float baseA = newA == NEG_INF ? 0.f : newA * scale2;
-        const float baseB = newB == NEG_INF ? 0.f : newB * scale2;
-        const float corrA = newA == maxA ? 1.f : fast_exp2(maxA * scale2 - baseA);
-        const float corrB = newB == maxB ? 1.f : fast_exp2(maxB * scale2 - baseB);
-        if (__any_sync(0xffffffffu, newA != maxA || newB != maxB)) {
-#pragma unroll
-            for (int dn = 0; dn < ON; dn++) {
-                o[dn][0] *= corrA;
-                o[dn][1] *= corrA;
-                o[dn][2] *= corrB;
-                o[dn][3] *= corrB;
-            }
-        }
-        maxA = newA;
-        maxB = newB;
-        float partA = 0.f, partB = 0.f;
-#pragma unroll
-        for (int nt = 0; nt < NT; nt++) {
-            sc[nt][0] = fast_exp2(fmaf(sc[nt][0], scale2, -baseA));
-            sc[nt][1] = fast_exp2(fmaf(sc[nt][1], scale2, -baseA));
-            sc[nt][2] = fast_exp2(fmaf(sc[nt][2], scale2, -baseB));
-            sc[nt][3] = fast_exp2(fmaf(sc[nt][3], scale2, -baseB));
-            partA += sc[nt][0] + sc[nt][1];
-            partB += sc[nt][2] + sc[nt][3];
-        }
-        sumA = sumA * corrA + partA;
-        sumB = sumB * corrB + partB;
+        softmax_tile<NT, ON>(sc, o, key0, t4, limAll, limA, limB, scale2, maxA, maxB, sumA, sumB);
 #pragma unroll
         for (int kc = 0; kc < BN / 16; kc++) {
             u32 pa[4];
-            pa[0] = pack_bf16_rn(sc[2 * kc][0], sc[2 * kc][1]);
-            pa[1] = pack_bf16_rn(sc[2 * kc][2], sc[2 * kc][3]);
-            pa[2] = pack_bf16_rn(sc[2 * kc + 1][0], sc[2 * kc + 1][1]);
-            pa[3] = pack_bf16_rn(sc[2 * kc + 1][2], sc[2 * kc + 1][3]);
+            p_fragment(pa, sc, kc);
             const u32 vTile = vLane + stage + kc * 16 * LDS * 2;
 #pragma unroll
             for (int dn = 0; dn + 1 < ON; dn += 2) {
                 u32 b[4];
                 ldsm_x4_trans(b, vTile + dn * 8 * 2);
-                mma_bf16_16816(o[dn], pa, b[0], b[1]);
-                mma_bf16_16816(o[dn + 1], pa, b[2], b[3]);
+                mma_bf16_16816(o + 4 * dn, pa, b[0], b[1]);
+                mma_bf16_16816(o + 4 * dn + 4, pa, b[2], b[3]);
             }
             if (ON & 1) {
                 u32 b[2];
                 ldsm_x2_trans(b, vTile + (ON - 1) * 8 * 2);
-                mma_bf16_16816(o[ON - 1], pa, b[0], b[1]);
+                mma_bf16_16816(o + 4 * (ON - 1), pa, b[0], b[1]);
             }
         }
     }
-    for (int off = 1; off < 4; off <<= 1) {
-        sumA += __shfl_xor_sync(0xffffffffu, sumA, off);
-        sumB += __shfl_xor_sync(0xffffffffu, sumB, off);
-    }
-    if (iA < rows) {
-        bf16* dst = out + (long)(qRow0 + iA) * ldo + (long)(g * group + mA % group) * HD;
-        const float inv = 1.0f / sumA;
-#pragma unroll
-        for (int dn = 0; dn < ON; dn++) *(u32*)(dst + dn * 8 + t4 * 2) = pack_bf16(o[dn][0] * inv, o[dn][1] * inv);
-    }
-    if (iB < rows) {
-        bf16* dst = out + (long)(qRow0 + iB) * ldo + (long)(g * group + mB % group) * HD;
-        const float inv = 1.0f / sumB;
-#pragma unroll
-        for (int dn = 0; dn < ON; dn++) *(u32*)(dst + dn * 8 + t4 * 2) = pack_bf16(o[dn][2] * inv, o[dn][3] * inv);
-    }
+    store_rows<ON>(o, sumA, sumB, iA < rows ? out + (long)(qRow0 + iA) * ldo + (long)(g * group + mA % group) * HD : nullptr,
+                   iB < rows ? out + (long)(qRow0 + iB) * ldo + (long)(g * group + mB % group) * HD : nullptr, t4);
 }
 
 // The plain version (one warp per (query, head), lanes over head dims, fp32 throughout): a cross-check
@@ -1077,18 +1106,8 @@ __device__ void attention_wgmma(ATTN_ARGS) {
     const bool wgActive = mBase + wg * 64 < rows * group;  // the same for the warpgroup's four warps
 
     u32 qa[KC][4];
-    {
-        const bf16* qA = q + (long)(qRow0 + iA) * ldq + (long)(g * group + mA % group) * HD;
-        const bf16* qB = q + (long)(qRow0 + iB) * ldq + (long)(g * group + mB % group) * HD;
-#pragma unroll
-        for (int kc = 0; kc < KC; kc++) {
-            const int d = kc * 16 + t4 * 2;
-            qa[kc][0] = iA < rows && d < HD ? *(const u32*)(qA + d) : 0u;
-            qa[kc][1] = iB < rows && d < HD ? *(const u32*)(qB + d) : 0u;
-            qa[kc][2] = iA < rows && d + 8 < HD ? *(const u32*)(qA + d + 8) : 0u;
-            qa[kc][3] = iB < rows && d + 8 < HD ? *(const u32*)(qB + d + 8) : 0u;
-        }
-    }
+    q_fragments<HD, KC>(qa, q + (long)(qRow0 + iA) * ldq + (long)(g * group + mA % group) * HD,
+                        q + (long)(qRow0 + iB) * ldq + (long)(g * group + mB % group) * HD, iA < rows, iB < rows, t4);
 
     float o[ON * 4];
 #pragma unroll
@@ -1114,60 +1133,10 @@ __device__ void attention_wgmma(ATTN_ARGS) {
         wgmma_commit();
         wgmma_wait_all();
         fence_operands(sc);
-        if (key0 + BN - 1 > limAll) {
-#pragma unroll
-            for (int nt = 0; nt < NT; nt++) {
-#pragma unroll
-                for (int e = 0; e < 2; e++) {
-                    const int key = key0 + nt * 8 + t4 * 2 + e;
-                    if (key > limA) sc[nt * 4 + e] = NEG_INF;
-                    if (key > limB) sc[nt * 4 + 2 + e] = NEG_INF;
-                }
-            }
-        }
-        float newA = maxA, newB = maxB;
-#pragma unroll
-        for (int nt = 0; nt < NT; nt++) {
-            newA = fmaxf(newA, fmaxf(sc[nt * 4], sc[nt * 4 + 1]));
-            newB = fmaxf(newB, fmaxf(sc[nt * 4 + 2], sc[nt * 4 + 3]));
-        }
-        for (int off = 1; off < 4; off <<= 1) {
-            newA = fmaxf(newA, __shfl_xor_sync(0xffffffffu, newA, off));
-            newB = fmaxf(newB, __shfl_xor_sync(0xffffffffu, newB, off));
-        }
-        const float baseA = newA == NEG_INF ? 0.f : newA * scale2;
-        const float baseB = newB == NEG_INF ? 0.f : newB * scale2;
-        const float corrA = newA == maxA ? 1.f : fast_exp2(maxA * scale2 - baseA);
-        const float corrB = newB == maxB ? 1.f : fast_exp2(maxB * scale2 - baseB);
-#pragma unroll
-        for (int dn = 0; dn < ON; dn++) {
-            o[dn * 4] *= corrA;
-            o[dn * 4 + 1] *= corrA;
-            o[dn * 4 + 2] *= corrB;
-            o[dn * 4 + 3] *= corrB;
-        }
-        maxA = newA;
-        maxB = newB;
-        float partA = 0.f, partB = 0.f;
-#pragma unroll
-        for (int nt = 0; nt < NT; nt++) {
-            sc[nt * 4] = fast_exp2(fmaf(sc[nt * 4], scale2, -baseA));
-            sc[nt * 4 + 1] = fast_exp2(fmaf(sc[nt * 4 + 1], scale2, -baseA));
-            sc[nt * 4 + 2] = fast_exp2(fmaf(sc[nt * 4 + 2], scale2, -baseB));
-            sc[nt * 4 + 3] = fast_exp2(fmaf(sc[nt * 4 + 3], scale2, -baseB));
-            partA += sc[nt * 4] + sc[nt * 4 + 1];
-            partB += sc[nt * 4 + 2] + sc[nt * 4 + 3];
-        }
-        sumA = sumA * corrA + partA;
-        sumB = sumB * corrB + partB;
+        softmax_tile<NT, ON>(sc, o, key0, t4, limAll, limA, limB, scale2, maxA, maxB, sumA, sumB);
         u32 pa[BN / 16][4];
 #pragma unroll
-        for (int kc = 0; kc < BN / 16; kc++) {
-            pa[kc][0] = pack_bf16_rn(sc[8 * kc], sc[8 * kc + 1]);
-            pa[kc][1] = pack_bf16_rn(sc[8 * kc + 2], sc[8 * kc + 3]);
-            pa[kc][2] = pack_bf16_rn(sc[8 * kc + 4], sc[8 * kc + 5]);
-            pa[kc][3] = pack_bf16_rn(sc[8 * kc + 6], sc[8 * kc + 7]);
-        }
+        for (int kc = 0; kc < BN / 16; kc++) p_fragment(pa[kc], sc, kc);
         wgmma_fence();
 #pragma unroll
         for (int kc = 0; kc < BN / 16; kc++)
@@ -1176,22 +1145,8 @@ __device__ void attention_wgmma(ATTN_ARGS) {
         wgmma_wait_all();  // before the next tile's __syncthreads lets stage st be refilled
         fence_operands(o);
     }
-    for (int off = 1; off < 4; off <<= 1) {
-        sumA += __shfl_xor_sync(0xffffffffu, sumA, off);
-        sumB += __shfl_xor_sync(0xffffffffu, sumB, off);
-    }
-    if (iA < rows) {
-        bf16* dst = out + (long)(qRow0 + iA) * ldo + (long)(g * group + mA % group) * HD;
-        const float inv = 1.0f / sumA;
-#pragma unroll
-        for (int dn = 0; dn < ON; dn++) *(u32*)(dst + dn * 8 + t4 * 2) = pack_bf16(o[dn * 4] * inv, o[dn * 4 + 1] * inv);
-    }
-    if (iB < rows) {
-        bf16* dst = out + (long)(qRow0 + iB) * ldo + (long)(g * group + mB % group) * HD;
-        const float inv = 1.0f / sumB;
-#pragma unroll
-        for (int dn = 0; dn < ON; dn++) *(u32*)(dst + dn * 8 + t4 * 2) = pack_bf16(o[dn * 4 + 2] * inv, o[dn * 4 + 3] * inv);
-    }
+    store_rows<ON>(o, sumA, sumB, iA < rows ? out + (long)(qRow0 + iA) * ldo + (long)(g * group + mA % group) * HD : nullptr,
+                   iB < rows ? out + (long)(qRow0 + iB) * ldo + (long)(g * group + mB % group) * HD : nullptr, t4);
 }
 #endif
 

@@ -73,6 +73,20 @@ class CudaBackendTest {
         return new PatchGrid(gh, gw, 768, p);
     }
 
+    /** {@code n} prompts of 75 tokens, each with one 16x16 view in level form (the engine's form for decoded images). */
+    private static List<Prompt> levelPrompts(Random random, int n, int vocab) {
+        float[] table = new float[PatchGrid.LEVEL_TABLE_SIZE];
+        for (int i = 0; i < table.length; i++) table[i] = (i % 256) / 127.5f - 1;
+        List<Prompt> prompts = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            byte[] levels = new byte[16 * 16 * 768];
+            random.nextBytes(levels);
+            PatchGrid view = PatchGrid.ofLevels(16, 16, 768, levels, table);
+            prompts.add(new Prompt(prompt(random, view.numTokens(2), vocab), List.of(view)));
+        }
+        return prompts;
+    }
+
     /** A prompt: a few text ids, the image placeholders, more text ids. */
     private static int[] prompt(Random random, int imageTokens, int vocab) {
         int[] ids = new int[6 + imageTokens + 5];
@@ -254,16 +268,7 @@ class CudaBackendTest {
     void laterPrefillGroupsTakeTheirPatchesStagedAhead() throws Exception {
         Path d = checkpoint("real-head-dims");
         ModelConfig config = ModelConfig.fromJson(Files.readString(d.resolve("config.json")));
-        Random random = new Random(23);
-        float[] table = new float[PatchGrid.LEVEL_TABLE_SIZE];
-        for (int i = 0; i < table.length; i++) table[i] = (i % 256) / 127.5f - 1;
-        List<Prompt> prompts = new ArrayList<>();
-        for (int i = 0; i < 8; i++) {
-            byte[] levels = new byte[16 * 16 * 768];
-            random.nextBytes(levels);
-            PatchGrid view = PatchGrid.ofLevels(16, 16, 768, levels, table);
-            prompts.add(new Prompt(prompt(random, view.numTokens(2), config.text().vocabSize()), List.of(view)));
-        }
+        List<Prompt> prompts = levelPrompts(new Random(23), 8, config.text().vocabSize());
         // 75-token prompts, passes of at most 320 rows: groups of 4
         CudaOptions options = CudaOptions.defaults().withMaxSequences(8).withMaxSequenceTokens(320).withMaxPrefillTokens(320);
         try (CheckpointWeights weights = CheckpointWeights.open(d);
@@ -293,18 +298,9 @@ class CudaBackendTest {
     void greedyPrefillGroupsAreReadBehindTheNextGroup() throws Exception {
         Path d = checkpoint("real-head-dims");
         ModelConfig config = ModelConfig.fromJson(Files.readString(d.resolve("config.json")));
-        Random random = new Random(29);
-        float[] table = new float[PatchGrid.LEVEL_TABLE_SIZE];
-        for (int i = 0; i < table.length; i++) table[i] = (i % 256) / 127.5f - 1;
-        List<Prompt> prompts = new ArrayList<>();
+        List<Prompt> prompts = levelPrompts(new Random(29), 12, config.text().vocabSize());
         List<Pick> picks = new ArrayList<>();
-        for (int i = 0; i < 12; i++) {
-            byte[] levels = new byte[16 * 16 * 768];
-            random.nextBytes(levels);
-            PatchGrid view = PatchGrid.ofLevels(16, 16, 768, levels, table);
-            prompts.add(new Prompt(prompt(random, view.numTokens(2), config.text().vocabSize()), List.of(view)));
-            picks.add(i == 5 ? Pick.HOST : Pick.greedy(-1));
-        }
+        for (int i = 0; i < prompts.size(); i++) picks.add(i == 5 ? Pick.HOST : Pick.greedy(-1));
         // 75-token prompts, passes of at most 320 rows: groups of 4
         CudaOptions options = CudaOptions.defaults().withMaxSequences(12).withMaxSequenceTokens(320).withMaxPrefillTokens(320);
         try (CheckpointWeights weights = CheckpointWeights.open(d);

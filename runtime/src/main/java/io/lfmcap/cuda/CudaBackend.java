@@ -257,11 +257,9 @@ public final class CudaBackend implements ModelBackend {
         int n = sequences.size();
         if (tokens.length != n || picks.size() != n)
             throw new IllegalArgumentException(n + " sequences, " + tokens.length + " tokens and " + picks.size() + " picks");
-        boolean fromDevice = false, allGreedy = true;
-        for (int i = 0; i < n; i++) {
-            fromDevice |= tokens[i] < 0;
-            allGreedy &= picks.get(i).greedy();
-        }
+        boolean fromDevice = false;
+        for (int t : tokens) fromDevice |= t < 0;
+        boolean allGreedy = allGreedy(picks);
         if (!fromDevice && (!allGreedy || n == 0)) {
             PassResult result = decode(sequences, tokens, picks);
             return () -> result;

@@ -6,11 +6,11 @@
 #   .gpu/decode_bench_<v>     for each v in $VARIANTS (default none): the working tree's kernels, one setting changed
 #                             (a sed of the copy; the source is untouched):
 #       w8     attention_decode with 8 warps per block (256 threads) instead of 16
-#       pf2    GEMV weight chunks two rounds ahead, gemv_add four (measured slower: s2-10, s2-11)
-#       addpf2 gemv_add two rounds ahead (GEMV_ADD_PF 2 instead of 1)
+#       pf2    GEMV weight chunks two rounds ahead, gemv_add four, at every row count (the kernels: at one row only;
+#              measured slower at 8 rows: s2-10, s2-11, s6-3)
 #       trace  the step kernel experiment (tools/parity/decode_step.cu) records %globaltimer at its grid barriers; the
 #              bench prints where a step's time goes
-# usage, from anywhere in the repo:   [VARIANTS="w8 pf2 addpf2"] tools/parity/decode_bench.sh
+# usage, from anywhere in the repo:   [VARIANTS="w8 pf2"] tools/parity/decode_bench.sh
 # then on the GPU host, from the repo root (carry the binaries by name):
 #   for b in .gpu/decode_bench_base .gpu/decode_bench .gpu/decode_bench_*; do $b; done
 # Each prints register use and occupancy, the checks (exit 1 on a failure), then per shape (450M, 1.6B) and rows
@@ -22,10 +22,9 @@ decode_variant() {  # a sed filter per variant, source on stdin
   case "$1" in
     w8) sed -e 's/^#define DEC_WARPS 16\b/#define DEC_WARPS 8/' \
             -e 's/__launch_bounds__(512) attention_decode/__launch_bounds__(256) attention_decode/';;
-    pf2) sed -e 's/^#define GEMV_PF 1\b/#define GEMV_PF 2/' -e 's/^#define GEMV_ADD_PF 1\b/#define GEMV_ADD_PF 4/';;
-    addpf2) sed -e 's/^#define GEMV_ADD_PF 1\b/#define GEMV_ADD_PF 2/';;
+    pf2) sed -e 's/^#define GEMV_PF(R) .*/#define GEMV_PF(R) 2/' -e 's/^#define GEMV_ADD_PF(R) .*/#define GEMV_ADD_PF(R) 4/';;
     trace) sed -e '1i #define STEP_TRACE 1';;
-    *) echo "unknown variant $1 (w8, pf2, addpf2, trace)" >&2; exit 2;;
+    *) echo "unknown variant $1 (w8, pf2, trace)" >&2; exit 2;;
   esac
 }
 

@@ -20,8 +20,11 @@
 // weight rows per column group (SiLU kernels: half gate rows, half their up rows): at one row, 8 halve the group ends
 // per weight byte (decode_bench, H100: 450M step 652 -> 628 us); more rows per block need the registers for their sums
 #define GEMV_COLS(R) ((R) == 1 ? 8 : 4)
-#define GEMV_PF 1     // rounds of weight chunks in flight per thread, ahead of the one in use (RMS kernels)
-#define GEMV_ADD_PF 1 // the same for gemv_add (decode_bench, H100 and H200: deeper prefetch cost registers and time)
+// rounds of weight chunks in flight per thread, ahead of the one in use (RMS kernels; gemv_add): at one row 2 and 4
+// (decode_bench s6-3, H100: 450M one-row step 523 -> 502 us, 1.6B 1,204 -> 1,160); at more rows 1 (deeper cost
+// registers and time: 8 rows 1,077 -> 1,421 us, s6-3; likewise on H100 and H200 in s2-10, s2-11)
+#define GEMV_PF(R) ((R) == 1 ? 2 : 1)
+#define GEMV_ADD_PF(R) ((R) == 1 ? 4 : 1)
 
 #define GEMV_ARGS const void* __restrict__ in, int rows, const float* __restrict__ normW, float eps, \
     const bf16* __restrict__ w, int nOut, int k, void* __restrict__ out, int ldo
@@ -48,10 +51,21 @@ __device__ __forceinline__ void pdl_launch_dependents() {
 #endif
 }
 
-// A 16-byte load through the read-only (non-coherent) path: weights, read once per launch.
+// A 16-byte load of weights through the read-only (non-coherent) path, not kept in L1 and marked evict-first in L2: a
+// step reads each weight once and its 0.7-2.3 GB of weights do not fit the L2, so kept lines would only push out what
+// the step reads again (the residual rows, the KV pages and conv states of the next step). decode_bench, H100 (s6-3):
+// 450M one-row step 600 -> 523 us, 1.6B 1,322 -> 1,204 us, 4 and 8 rows 2-9% faster (L1::no_allocate: 1.6B a further
+// 1%). Requesting the next GEMV's weights into L2 ahead (cp.async.bulk.prefetch.L2), with or without this, was slower
+// (s6-1, s6-2).
 __device__ __forceinline__ Vec16 load_nc16(const void* p) {
     Vec16 v;
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    asm("{.reg .b64 pol; createpolicy.fractional.L2::evict_first.b64 pol, 1.0;"
+        " ld.global.nc.L1::no_allocate.L2::cache_hint.v4.u32 {%0,%1,%2,%3}, [%4], pol;}"
+        : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(p));
+#else
     asm("ld.global.nc.v4.u32 {%0,%1,%2,%3}, [%4];" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(p));
+#endif
     return v;
 }
 
@@ -305,18 +319,18 @@ __device__ __forceinline__ void gemv(GEMV_ARGS) {
 }
 
 // grid (column groups or fewer), block 128, rows <= N; dynamic shared memory N * k * 2 bytes (RMS kernels).
-extern "C" __global__ void __launch_bounds__(128) gemv_rms_r1(GEMV_ARGS) { gemv<1, GEMV_IN_RMS, GEMV_OUT_STORE, GEMV_PF>(GEMV_PASS); }
-extern "C" __global__ void __launch_bounds__(128) gemv_rms_r2(GEMV_ARGS) { gemv<2, GEMV_IN_RMS, GEMV_OUT_STORE, GEMV_PF>(GEMV_PASS); }
-extern "C" __global__ void __launch_bounds__(128) gemv_rms_r4(GEMV_ARGS) { gemv<4, GEMV_IN_RMS, GEMV_OUT_STORE, GEMV_PF>(GEMV_PASS); }
-extern "C" __global__ void __launch_bounds__(128) gemv_rms_r8(GEMV_ARGS) { gemv<8, GEMV_IN_RMS, GEMV_OUT_STORE, GEMV_PF>(GEMV_PASS); }
-extern "C" __global__ void __launch_bounds__(128) gemv_rms_silu_r1(GEMV_ARGS) { gemv<1, GEMV_IN_RMS, GEMV_OUT_SILU, GEMV_PF>(GEMV_PASS); }
-extern "C" __global__ void __launch_bounds__(128) gemv_rms_silu_r2(GEMV_ARGS) { gemv<2, GEMV_IN_RMS, GEMV_OUT_SILU, GEMV_PF>(GEMV_PASS); }
-extern "C" __global__ void __launch_bounds__(128) gemv_rms_silu_r4(GEMV_ARGS) { gemv<4, GEMV_IN_RMS, GEMV_OUT_SILU, GEMV_PF>(GEMV_PASS); }
-extern "C" __global__ void __launch_bounds__(128) gemv_rms_silu_r8(GEMV_ARGS) { gemv<8, GEMV_IN_RMS, GEMV_OUT_SILU, GEMV_PF>(GEMV_PASS); }
-extern "C" __global__ void __launch_bounds__(128) gemv_add_r1(GEMV_ARGS) { gemv<1, GEMV_IN_BF16, GEMV_OUT_ADD, GEMV_ADD_PF>(GEMV_PASS); }
-extern "C" __global__ void __launch_bounds__(128) gemv_add_r2(GEMV_ARGS) { gemv<2, GEMV_IN_BF16, GEMV_OUT_ADD, GEMV_ADD_PF>(GEMV_PASS); }
-extern "C" __global__ void __launch_bounds__(128) gemv_add_r4(GEMV_ARGS) { gemv<4, GEMV_IN_BF16, GEMV_OUT_ADD, GEMV_ADD_PF>(GEMV_PASS); }
-extern "C" __global__ void __launch_bounds__(128) gemv_add_r8(GEMV_ARGS) { gemv<8, GEMV_IN_BF16, GEMV_OUT_ADD, GEMV_ADD_PF>(GEMV_PASS); }
+extern "C" __global__ void __launch_bounds__(128) gemv_rms_r1(GEMV_ARGS) { gemv<1, GEMV_IN_RMS, GEMV_OUT_STORE, GEMV_PF(1)>(GEMV_PASS); }
+extern "C" __global__ void __launch_bounds__(128) gemv_rms_r2(GEMV_ARGS) { gemv<2, GEMV_IN_RMS, GEMV_OUT_STORE, GEMV_PF(2)>(GEMV_PASS); }
+extern "C" __global__ void __launch_bounds__(128) gemv_rms_r4(GEMV_ARGS) { gemv<4, GEMV_IN_RMS, GEMV_OUT_STORE, GEMV_PF(4)>(GEMV_PASS); }
+extern "C" __global__ void __launch_bounds__(128) gemv_rms_r8(GEMV_ARGS) { gemv<8, GEMV_IN_RMS, GEMV_OUT_STORE, GEMV_PF(8)>(GEMV_PASS); }
+extern "C" __global__ void __launch_bounds__(128) gemv_rms_silu_r1(GEMV_ARGS) { gemv<1, GEMV_IN_RMS, GEMV_OUT_SILU, GEMV_PF(1)>(GEMV_PASS); }
+extern "C" __global__ void __launch_bounds__(128) gemv_rms_silu_r2(GEMV_ARGS) { gemv<2, GEMV_IN_RMS, GEMV_OUT_SILU, GEMV_PF(2)>(GEMV_PASS); }
+extern "C" __global__ void __launch_bounds__(128) gemv_rms_silu_r4(GEMV_ARGS) { gemv<4, GEMV_IN_RMS, GEMV_OUT_SILU, GEMV_PF(4)>(GEMV_PASS); }
+extern "C" __global__ void __launch_bounds__(128) gemv_rms_silu_r8(GEMV_ARGS) { gemv<8, GEMV_IN_RMS, GEMV_OUT_SILU, GEMV_PF(8)>(GEMV_PASS); }
+extern "C" __global__ void __launch_bounds__(128) gemv_add_r1(GEMV_ARGS) { gemv<1, GEMV_IN_BF16, GEMV_OUT_ADD, GEMV_ADD_PF(1)>(GEMV_PASS); }
+extern "C" __global__ void __launch_bounds__(128) gemv_add_r2(GEMV_ARGS) { gemv<2, GEMV_IN_BF16, GEMV_OUT_ADD, GEMV_ADD_PF(2)>(GEMV_PASS); }
+extern "C" __global__ void __launch_bounds__(128) gemv_add_r4(GEMV_ARGS) { gemv<4, GEMV_IN_BF16, GEMV_OUT_ADD, GEMV_ADD_PF(4)>(GEMV_PASS); }
+extern "C" __global__ void __launch_bounds__(128) gemv_add_r8(GEMV_ARGS) { gemv<8, GEMV_IN_BF16, GEMV_OUT_ADD, GEMV_ADD_PF(8)>(GEMV_PASS); }
 
 // Decode attention: query row s (one per segment) of the heads of kv head g against keys 0..segKeyCount[s]-1
 // in the pages of slot segSlot[s] (KV pools [page][kvHead][PAGE_TOKENS][hd], kernels.cu). The block's warps take

@@ -8,6 +8,7 @@
 # PROFILE=1 adds Nsight Compute kernel times (gpu__time_duration, graphs off so each launch is seen) of
 #   one 450m image with 3 new tokens at batch 1 (vision, prefill, decode steps) and of a batch of 32 images
 #   (one vision pass, packed prefill, one decode step of 32) -> $OUT/ncu-*.csv (tools/parity/cuda_ncu_phases.py reads them).
+# BENCH_ARGS are added to every run's bench arguments (e.g. "--in-flight 100000": every request submitted at once).
 # Logs per run and summary.md go to $OUT (default /tmp/cuda-perf).
 set -uo pipefail
 OUT=${OUT:-/tmp/cuda-perf}; mkdir -p "$OUT"
@@ -21,7 +22,7 @@ val() { grep -F "| $1" "$2" | head -1 | awk -F'|' '{gsub(/ /,"",$3); print $3}';
 for run in $RUNS; do
   IFS=: read -r model batch n graphs extra <<< "$run"
   opts="$base -Dlfmcap.cuda.graphs=$([ "$graphs" = off ] && echo false || echo true)"
-  args="--backend cuda --shape $model --images $n --max-batch $batch --warmup $batch --new-tokens 64"
+  args="--backend cuda --shape $model --images $n --max-batch $batch --warmup $batch --new-tokens 64 ${BENCH_ARGS:-}"
   case "${extra:-}" in
     mix) args="$args --mix";;
     sampled) args="$args --temperature 0.1 --min-p 0.15 --repetition-penalty 1.05 --seed 1";;

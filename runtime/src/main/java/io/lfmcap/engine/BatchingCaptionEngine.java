@@ -161,7 +161,7 @@ final class BatchingCaptionEngine implements CaptionEngine {
         } finally {
             for (ActiveSequence s : active) {
                 s.state.close();
-                s.future.completeExceptionally(cancelled(s.prepared.request().id()));
+                s.future.completeExceptionally(cancelled(s.id));
             }
         }
     }
@@ -361,7 +361,7 @@ final class BatchingCaptionEngine implements CaptionEngine {
             if (s.retired) continue;
             s.retired = true;
             s.state.close();
-            s.future.completeExceptionally(new CaptionException(ErrorClass.ENGINE_ERROR, s.prepared.request().id(), why, cause));
+            s.future.completeExceptionally(new CaptionException(ErrorClass.ENGINE_ERROR, s.id, why, cause));
             active.remove(s);
         }
     }
@@ -381,7 +381,7 @@ final class BatchingCaptionEngine implements CaptionEngine {
         try {
             s.future.complete(s.result(reason, detokenizer));
         } catch (RuntimeException e) {
-            s.future.completeExceptionally(new CaptionException(ErrorClass.ENGINE_ERROR, s.prepared.request().id(), "detokenization failed: " + e, e));
+            s.future.completeExceptionally(new CaptionException(ErrorClass.ENGINE_ERROR, s.id, "detokenization failed: " + e, e));
         }
     }
 

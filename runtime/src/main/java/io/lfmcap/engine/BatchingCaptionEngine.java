@@ -1,5 +1,6 @@
 package io.lfmcap.engine;
 
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.IdentityHashMap;
@@ -21,7 +22,9 @@ import java.util.stream.IntStream;
  * Continuous batching over a {@link ModelBackend}.
  *
  * <pre>
- * submit (any thread) --> preprocessing pool: decode, tile, patchify, prompt ids --> ready queue
+ * submit (any thread) --> waiting --> preprocessing pool: decode, tile, patchify, prompt ids --> ready queue
+ *   (at most prepareAhead requests between the pool and admission: the rest wait unpreprocessed, holding only
+ *   what the caller gave)
  * worker thread (owns the backend):
  *   admit   the ready requests that fit (maxBatch, the backend's cache budget), together: vision encoder +
  *           projector, merge image rows into the prompt embeddings (HF masked_scatter at image_token_id),
@@ -61,6 +64,17 @@ final class BatchingCaptionEngine implements CaptionEngine {
      */
     private final ExecutorService results;
     private final LinkedBlockingQueue<Admission> ready = new LinkedBlockingQueue<>();
+    /**
+     * Requests handed to the preprocessing pool and not yet admitted (or failed), at most {@link #prepareAhead}: twice
+     * the batch, so that the next batch is preprocessed while one decodes. A caller that submits thousands at once
+     * would otherwise have them all preprocessed ahead, each holding its patches (768 KB for 512x512) for as long as it
+     * waits: 6 GB at 8,192 requests, which G1's young collections copied in pauses of up to 475 ms that left the device
+     * idle (s6-6).
+     */
+    private final int prepareAhead;
+    private final Object aheadLock = new Object();
+    private final ArrayDeque<PrepareTask> waiting = new ArrayDeque<>();  // guarded by aheadLock
+    private int ahead;  // guarded by aheadLock
     private final Thread worker;
     private volatile boolean closed;
     /** When the last decode step was read (worker thread): an overlapped step's time starts there. */
@@ -81,6 +95,7 @@ final class BatchingCaptionEngine implements CaptionEngine {
         this.description = description;
         this.resources = resources;
         int id = ENGINES.incrementAndGet();
+        this.prepareAhead = Math.max(2 * maxBatch, preprocessThreads);
         this.preprocessing = Executors.newFixedThreadPool(preprocessThreads, daemonThreads("lfmcap-preprocess-" + id));
         this.sampling = new ForkJoinPool(preprocessThreads);
         this.results = Executors.newSingleThreadExecutor(daemonThreads("lfmcap-results-" + id));
@@ -95,13 +110,42 @@ final class BatchingCaptionEngine implements CaptionEngine {
             future.completeExceptionally(cancelled(request.id()));
             return future;
         }
-        long submitted = System.nanoTime();
-        try {
-            preprocessing.execute(new PrepareTask(request, future, submitted));
-        } catch (java.util.concurrent.RejectedExecutionException e) {
-            future.completeExceptionally(cancelled(request.id()));
+        PrepareTask task = new PrepareTask(request, future, System.nanoTime());
+        synchronized (aheadLock) {
+            if (closed) {  // close() sets closed before it empties the waiting queue under this lock
+                future.completeExceptionally(cancelled(request.id()));
+                return future;
+            }
+            waiting.add(task);
         }
+        startWaiting();
         return future;
+    }
+
+    /** Hands waiting requests to the preprocessing pool while fewer than {@link #prepareAhead} are ahead of admission. */
+    private void startWaiting() {
+        List<PrepareTask> start = new ArrayList<>();
+        synchronized (aheadLock) {
+            while (ahead < prepareAhead && !waiting.isEmpty()) {
+                start.add(waiting.poll());
+                ahead++;
+            }
+        }
+        for (PrepareTask t : start) {
+            try {
+                preprocessing.execute(t);
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                t.future.completeExceptionally(cancelled(t.request.id()));
+            }
+        }
+    }
+
+    /** {@code n} requests ahead of admission were admitted or failed: their places go to waiting ones. */
+    private void leftAhead(int n) {
+        synchronized (aheadLock) {
+            ahead -= n;
+        }
+        startWaiting();
     }
 
     /** Preprocessing of one request; a task never run (engine closed) fails its future in {@link #close()}. */
@@ -129,11 +173,13 @@ final class BatchingCaptionEngine implements CaptionEngine {
                 }
                 ready.add(new Admission(prepared, future));
                 if (closed) drainReady();
+                return;
             } catch (CaptionException e) {
                 future.completeExceptionally(e);
             } catch (RuntimeException | OutOfMemoryError e) {
                 future.completeExceptionally(new CaptionException(ErrorClass.ENGINE_ERROR, request.id(), "preprocessing failed: " + e, e));
             }
+            leftAhead(1);
         }
     }
 
@@ -150,6 +196,7 @@ final class BatchingCaptionEngine implements CaptionEngine {
                     if (active.isEmpty()) {
                         first = ready.poll(100, TimeUnit.MILLISECONDS);
                         if (first == null) continue;
+                        leftAhead(1);
                     }
                     List<Starting> starting = collect(first, active.size());
                     if (!starting.isEmpty()) admit(starting, active);
@@ -183,6 +230,7 @@ final class BatchingCaptionEngine implements CaptionEngine {
                 Admission next = ready.peek();
                 if (next == null || !backend.canAllocate(sequenceLength(next.prepared()))) break;
                 a = ready.poll();
+                leftAhead(1);
             }
             starting.addAll(start(a));
             a = null;
@@ -404,6 +452,10 @@ final class BatchingCaptionEngine implements CaptionEngine {
     public void close() {
         if (closed) return;
         closed = true;
+        synchronized (aheadLock) {
+            for (PrepareTask t : waiting) t.future.completeExceptionally(cancelled(t.request.id()));
+            waiting.clear();
+        }
         for (Runnable r : preprocessing.shutdownNow()) {
             PrepareTask t = (PrepareTask) r;
             t.future.completeExceptionally(cancelled(t.request.id()));

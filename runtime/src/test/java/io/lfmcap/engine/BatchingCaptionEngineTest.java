@@ -168,6 +168,30 @@ class BatchingCaptionEngineTest {
     }
 
     @Test
+    void requestsAreNotPreprocessedFarAheadOfAdmission() throws Exception {
+        ScriptedBackend backend = new ScriptedBackend(61);
+        backend.prefillGate = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicInteger prepared = new java.util.concurrent.atomic.AtomicInteger();
+        int maxBatch = 2, threads = 2, submitted = 30;
+        try (BatchingCaptionEngine e = new BatchingCaptionEngine(backend, (r, t) -> {
+                    prepared.incrementAndGet();
+                    return prepare(r, t);
+                }, tokens -> Arrays.toString(tokens), IMAGE_TOKEN, EOS, threads, maxBatch, 64, "scripted", () -> { })) {
+            List<CompletableFuture<CaptionResult>> futures = new ArrayList<>();
+            for (int i = 0; i < submitted; i++) futures.add(e.submit(request(i % 50, 3, true)));
+            // the worker admits at most a batch and waits in its prefill; twice the batch more may be preprocessed
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (prepared.get() < 2 * maxBatch && System.nanoTime() < deadline) Thread.sleep(5);
+            Thread.sleep(200);
+            assertTrue(prepared.get() >= 2 * maxBatch && prepared.get() <= 3 * maxBatch,
+                    prepared.get() + " of " + submitted + " requests preprocessed while the first batch's prefill waits");
+            backend.prefillGate.countDown();
+            for (CompletableFuture<CaptionResult> f : futures) assertEquals(3, f.get(10, TimeUnit.SECONDS).generatedTokens());
+            assertEquals(submitted, prepared.get());
+        }
+    }
+
+    @Test
     void closingCancelsWhatIsPendingAndLaterSubmits() {
         ScriptedBackend backend = new ScriptedBackend(61);
         BatchingCaptionEngine e = engine(backend, 1);

@@ -110,8 +110,19 @@ final class ScriptedBackend implements ModelBackend {
     @Override
     public SequenceState newSequence(int maxTokens) { return new State(maxTokens); }
 
+    /** When set, a prefill waits for it to open (a backend busy with a long pass). */
+    volatile java.util.concurrent.CountDownLatch prefillGate;
+
     @Override
     public synchronized float[] prefill(SequenceState sequence, float[] embeddings, int length) {
+        java.util.concurrent.CountDownLatch gate = prefillGate;
+        if (gate != null) {
+            try {
+                gate.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         lastPicks = null;
         State s = (State) sequence;
         for (int i = 0; i < length * HIDDEN; i++) s.hash = s.hash * 31 + Float.floatToIntBits(embeddings[i]);

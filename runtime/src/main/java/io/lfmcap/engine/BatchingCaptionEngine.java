@@ -176,7 +176,9 @@ final class BatchingCaptionEngine implements CaptionEngine {
                 return;
             } catch (CaptionException e) {
                 future.completeExceptionally(e);
-            } catch (RuntimeException | OutOfMemoryError e) {
+            } catch (RuntimeException | Error e) {
+                // any Error too (a decoder's StackOverflowError on a crafted file): an uncompleted future would hang
+                // the task waiting for this row
                 future.completeExceptionally(new CaptionException(ErrorClass.ENGINE_ERROR, request.id(), "preprocessing failed: " + e, e));
             }
             leftAhead(1);

@@ -8,6 +8,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -139,6 +140,24 @@ class BatchingCaptionEngineTest {
             CaptionException cause = assertInstanceOf(CaptionException.class, failure.getCause());
             assertEquals(ErrorClass.EMPTY_INPUT, cause.errorClass());
             assertTrue(cause.getMessage().contains("empty.jpg"));
+        }
+    }
+
+    @Test
+    void anErrorWhilePreprocessingFailsItsRequestAndTheEngineGoesOn() throws Exception {
+        ScriptedBackend backend = new ScriptedBackend(61);
+        try (BatchingCaptionEngine e = new BatchingCaptionEngine(backend, (r, t) -> {
+                    if (r.id().equals("r9")) throw new StackOverflowError("a decoder's recursion on a crafted file");
+                    return prepare(r, t);
+                }, tokens -> Arrays.toString(tokens), IMAGE_TOKEN, EOS, 1, 1, 64, "scripted", () -> { })) {
+            CompletableFuture<CaptionResult> bad = e.submit(request(9, 6, true));
+            List<CompletableFuture<CaptionResult>> good = new ArrayList<>();
+            for (int i = 0; i < 4; i++) good.add(e.submit(request(i, 6, true)));  // more than the engine prepares ahead (2)
+            Throwable failure = assertThrows(ExecutionException.class, () -> bad.get(10, TimeUnit.SECONDS)).getCause();
+            CaptionException cause = assertInstanceOf(CaptionException.class, failure);
+            assertEquals(ErrorClass.ENGINE_ERROR, cause.errorClass());
+            assertTrue(cause.getMessage().contains("StackOverflowError"), cause.getMessage());
+            for (CompletableFuture<CaptionResult> f : good) assertEquals(6, f.get(10, TimeUnit.SECONDS).generatedTokens());
         }
     }
 

@@ -16,8 +16,8 @@ RUNS=${RUNS:-"450m:1:8:off 450m:1:8:on 450m:128:128:on 1.6b:1:8:on 1.6b:128:128:
 base="--add-modules=jdk.incubator.vector -Xmx24g -Dorg.bytedeco.javacpp.maxPhysicalBytes=0"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$OUT/gpu.txt"
 summary="$OUT/summary.md"
-echo "| run | images/s | decode tok/s/seq | gpu ms/step | ms/img vision (gpu) | ms/img prefill (gpu) | ms/img decode (gpu) | gpu busy/wall ms | gpu idle ms between phases (>= 1 ms) | gpu MiB in use | KV tokens |" > "$summary"
-echo "|---|---|---|---|---|---|---|---|---|---|---|" >> "$summary"
+echo "| run | images/s | decode tok/s/seq | gpu ms/step | ms/img vision (gpu) | ms/img prefill (gpu) | ms/img decode (gpu) | gpu busy/wall ms | gpu idle ms between phases (>= 1 ms) | gpu MiB in use | KV tokens | JVM GC ms |" > "$summary"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|" >> "$summary"
 val() { grep -F "| $1" "$2" | head -1 | awk -F'|' '{gsub(/ /,"",$3); print $3}'; }
 for run in $RUNS; do
   IFS=: read -r model batch n graphs extra <<< "$run"
@@ -37,7 +37,8 @@ for run in $RUNS; do
   busy=$(grep -F "| gpu ms busy" "$log" | awk -F'|' '{gsub(/ /,"",$3); print $3}'); mem=$(val "gpu MiB: device in use" "$log"); kv=$(val "KV cache tokens" "$log")
   idle=$(grep -F "| gpu idle ms: " "$log" | awk -F'|' '{v=$3; gsub(/ /,"",v); if (v+0 >= 1) {n=$2; sub(/^ *gpu idle ms: /,"",n); sub(/ \(timed run\) *$/,"",n); printf "%s%s %s", s, n, v; s="; "}}')
   per() { [ -n "$1" ] && awk -v a="$1" -v n="$n" 'BEGIN{printf "%.3f", a/n}'; }
-  echo "| $run | $ips | $tok | $step | $(per "$v") | $(per "$p") | $(per "$d") | $busy | $idle | $mem | $kv |" >> "$summary"
+  gc=$(grep -F "| JVM GC ms (collections), timed run: " "$log" | awk -F'|' '{split($3, a, " "); s += a[1]} END {if (NR) print s}')
+  echo "| $run | $ips | $tok | $step | $(per "$v") | $(per "$p") | $(per "$d") | $busy | $idle | $mem | $kv | $gc |" >> "$summary"
 done
 cat "$summary"
 if [ "${PROFILE:-0}" = 1 ]; then

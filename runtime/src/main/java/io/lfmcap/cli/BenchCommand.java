@@ -10,9 +10,11 @@ import io.lfmcap.image.RgbImage;
 import io.lfmcap.model.ModelPackage;
 import io.lfmcap.pte.ModelPackages;
 import java.io.PrintWriter;
+import java.lang.management.GarbageCollectorMXBean;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -83,10 +85,13 @@ final class BenchCommand implements Callable<Integer> {
             run(engine, requests(warmup, "warmup"));
             List<CaptionRequest> timed = requests(images, "img");
             Map<String, Double> before = engine.stats();
+            Map<String, long[]> gcBefore = collections();
             long start = System.nanoTime();
             List<CaptionResult> results = run(engine, timed);
             double wall = (System.nanoTime() - start) / 1e9;
             report(out, pkg.name(), engine.describe(), results, wall, before, engine.stats());
+            gcRows(out, gcBefore, collections());
+            out.flush();
         }
         return 0;
     }
@@ -185,6 +190,26 @@ final class BenchCommand implements Callable<Integer> {
         double decodeMs = after.getOrDefault("gpu ms: decode", 0.0) - before.getOrDefault("gpu ms: decode", 0.0);
         if (steps > 0) row(out, "gpu ms per decode step", decodeMs / steps);
         row(out, "gpu ms busy / wall ms", busy, wall * 1e3);
+    }
+
+    /** Per garbage collector of this JVM: collections so far and their accumulated milliseconds. */
+    private static Map<String, long[]> collections() {
+        Map<String, long[]> m = new LinkedHashMap<>();
+        for (GarbageCollectorMXBean b : ManagementFactory.getGarbageCollectorMXBeans())
+            m.put(b.getName(), new long[] {b.getCollectionCount(), b.getCollectionTime()});
+        return m;
+    }
+
+    /**
+     * The collectors' milliseconds (and collections) within the timed run: a collector that stops the application
+     * (G1's young generation, for one) also stops the engine thread that feeds the device, so these sit beside the
+     * device's idle rows.
+     */
+    private static void gcRows(PrintWriter out, Map<String, long[]> before, Map<String, long[]> after) {
+        for (Map.Entry<String, long[]> e : after.entrySet()) {
+            long[] b = before.getOrDefault(e.getKey(), new long[2]);
+            row(out, "JVM GC ms (collections), timed run: " + e.getKey(), e.getValue()[1] - b[1], e.getValue()[0] - b[0]);
+        }
     }
 
     private static void row(PrintWriter out, String name, double value) {

@@ -11,6 +11,7 @@ class BenchCommandTest extends CommandTestSupport {
         assertEquals(0, bench(), err.toString());
         assertTrue(out.toString().contains("| max batch 2 | greedy"), out.toString());
         assertTrue(out.toString().contains("| images/s |"), out.toString());
+        assertTrue(out.toString().contains("| JVM GC ms (collections), timed run: "), out.toString());
     }
 
     @Test

@@ -6,6 +6,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
+import java.util.function.Predicate;
 
 /**
  * A JVM-wide cache of expensive values (model copies, engines), after Iceberg's
@@ -92,6 +93,22 @@ final class ExecutorCache<K, V> {
             evictIdle();
         }
         return lease;
+    }
+
+    /**
+     * {@link #acquire(Object, Function)}, but a cached value that fails {@code usable} (an engine that stopped after an
+     * internal error) is dropped, to be closed when its last lease closes, and loaded anew; a value loaded by this call
+     * is returned as it is.
+     */
+    Lease acquire(K key, Function<K, V> loader, Predicate<V> usable) {
+        while (true) {
+            Lease lease = acquire(key, loader);
+            if (lease.loadedNow() || usable.test(lease.value())) return lease;
+            synchronized (this) {
+                if (slots.get(key) == lease.slot) invalidate(key);
+            }
+            lease.close();
+        }
     }
 
     /** Drops {@code key}; its value is closed now if idle, else when its last lease closes. */

@@ -41,9 +41,19 @@ public final class ExecutorEngines {
     /** What identifies an engine: the model's digest and every engine option (backend, device, ...). */
     record EngineKey(String modelDigest, EngineOptions options) {}
 
-    /** Leases the engine for {@code model} on the device of {@code options}, loading it if needed. */
+    /**
+     * Leases the engine for {@code model} on the device of {@code options}, loading it if needed, or again when the
+     * cached one stopped serving (after an internal error: the tasks that held it write their remaining rows as
+     * engine_error rows; later tasks get a new engine).
+     */
     static ExecutorCache<EngineKey, LoadedEngine>.Lease acquire(ShippedModel model, EngineOptions options, String localDir) {
-        return ENGINES.acquire(new EngineKey(model.digest(), options), key -> load(model, options, localDir));
+        return ENGINES.acquire(new EngineKey(model.digest(), options), key -> load(model, options, localDir), ExecutorEngines::serving);
+    }
+
+    private static boolean serving(LoadedEngine loaded) {
+        if (loaded.engine().serving()) return true;
+        LOG.warn("lfmcap: the engine of {} stopped serving after an internal error; loading a new one", loaded.loadDescription());
+        return false;
     }
 
     /** Engines loaded by this JVM so far (each counted once, however many tasks used it). */

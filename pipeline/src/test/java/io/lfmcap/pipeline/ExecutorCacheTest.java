@@ -117,6 +117,30 @@ class ExecutorCacheTest {
         }
     }
 
+    @Test
+    void aValueThatIsNoLongerUsableIsReplacedAndClosedWhenItsLastLeaseCloses() {
+        ExecutorCache<String, Value> cache = new ExecutorCache<>(4);
+        AtomicInteger loads = new AtomicInteger();
+        java.util.Set<Value> broken = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        var first = cache.acquire("engine", k -> new Value(k + loads.incrementAndGet()), v -> !broken.contains(v));
+        Value old = first.value();
+        var sameAgain = cache.acquire("engine", k -> new Value(k + loads.incrementAndGet()), v -> !broken.contains(v));
+        assertSame(old, sameAgain.value());  // usable: shared
+        sameAgain.close();
+        broken.add(old);  // its worker stopped; first's task still holds it
+        try (var fresh = cache.acquire("engine", k -> new Value(k + loads.incrementAndGet()), v -> !broken.contains(v))) {
+            assertTrue(fresh.loadedNow());
+            assertEquals("engine2", fresh.value().name);
+            assertFalse(old.closed, "a value still leased stays open");
+            first.close();
+            assertTrue(old.closed);
+            try (var shared = cache.acquire("engine", k -> new Value(k + loads.incrementAndGet()), v -> !broken.contains(v))) {
+                assertSame(fresh.value(), shared.value());
+            }
+        }
+        assertEquals(2, loads.get());
+    }
+
     private static void sleep(long ms) {
         try {
             Thread.sleep(ms);

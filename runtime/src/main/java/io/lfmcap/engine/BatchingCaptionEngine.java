@@ -77,6 +77,12 @@ final class BatchingCaptionEngine implements CaptionEngine {
     private int ahead;  // guarded by aheadLock
     private final Thread worker;
     private volatile boolean closed;
+    /**
+     * What ended the worker thread when it was not a close: a backend failure outside the per-request handling (an
+     * Error from native code, say). From then on every request fails at once instead of waiting for a worker that is
+     * gone (a Spark task would wait forever for its row).
+     */
+    private volatile Throwable stopped;
     /** When the last decode step was read (worker thread): an overlapped step's time starts there. */
     private long lastReadNanos;
 
@@ -106,14 +112,11 @@ final class BatchingCaptionEngine implements CaptionEngine {
     @Override
     public CompletableFuture<CaptionResult> submit(CaptionRequest request) {
         CompletableFuture<CaptionResult> future = new CompletableFuture<>();
-        if (closed) {
-            future.completeExceptionally(cancelled(request.id()));
-            return future;
-        }
         PrepareTask task = new PrepareTask(request, future, System.nanoTime());
         synchronized (aheadLock) {
-            if (closed) {  // close() sets closed before it empties the waiting queue under this lock
-                future.completeExceptionally(cancelled(request.id()));
+            // close() and a stopping worker set their flag before they empty the waiting queue under this lock
+            if (closed || stopped != null) {
+                future.completeExceptionally(unserved(request.id()));
                 return future;
             }
             waiting.add(task);
@@ -172,7 +175,7 @@ final class BatchingCaptionEngine implements CaptionEngine {
                             + " tokens; lower max new tokens or the processor's max image tokens");
                 }
                 ready.add(new Admission(prepared, future));
-                if (closed) drainReady();
+                if (closed || stopped != null) drainReady();
                 return;
             } catch (CaptionException e) {
                 future.completeExceptionally(e);
@@ -207,10 +210,23 @@ final class BatchingCaptionEngine implements CaptionEngine {
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        } catch (RuntimeException | Error e) {
+            stopped = e;
         } finally {
             for (ActiveSequence s : active) {
-                s.state.close();
-                s.future.completeExceptionally(cancelled(s.id));
+                try {
+                    s.state.close();
+                } catch (RuntimeException | Error e) {
+                    // the backend is failing; the sequence's future is completed below all the same
+                }
+                s.future.completeExceptionally(unserved(s.id));
+            }
+            if (stopped != null) {
+                synchronized (aheadLock) {
+                    for (PrepareTask t : waiting) t.future.completeExceptionally(unserved(t.request.id()));
+                    waiting.clear();
+                }
+                drainReady();
             }
         }
     }
@@ -437,7 +453,15 @@ final class BatchingCaptionEngine implements CaptionEngine {
 
     private void drainReady() {
         Admission a;
-        while ((a = ready.poll()) != null) a.future().completeExceptionally(cancelled(a.prepared().request().id()));
+        while ((a = ready.poll()) != null) a.future().completeExceptionally(unserved(a.prepared().request().id()));
+    }
+
+    /** The failure of a request the engine will not serve: it stopped after an internal error, or it was closed. */
+    private CaptionException unserved(String id) {
+        Throwable cause = stopped;
+        if (cause == null) return cancelled(id);
+        return new CaptionException(ErrorClass.ENGINE_ERROR, id, "the caption engine stopped after an internal error (" + cause
+                + "); it serves no more requests: close it and open a new one", cause);
     }
 
     private static CaptionException cancelled(String id) {
@@ -446,6 +470,9 @@ final class BatchingCaptionEngine implements CaptionEngine {
 
     @Override
     public String describe() { return description; }
+
+    @Override
+    public boolean serving() { return !closed && stopped == null; }
 
     @Override
     public java.util.Map<String, Double> stats() { return closed ? java.util.Map.of() : backend.stats(); }

@@ -20,6 +20,12 @@ public interface CaptionEngine extends AutoCloseable {
      */
     default java.util.Map<String, Double> stats() { return java.util.Map.of(); }
 
+    /**
+     * False once the engine serves no more requests: closed, or stopped after an internal error (its requests then
+     * fail with {@link ErrorClass#ENGINE_ERROR}); a caller that keeps engines should open a new one.
+     */
+    default boolean serving() { return true; }
+
     @Override
     void close();
 }

@@ -211,6 +211,26 @@ class BatchingCaptionEngineTest {
     }
 
     @Test
+    void anErrorThatStopsTheWorkerFailsEveryRequestInsteadOfLeavingItWaiting() throws Exception {
+        ScriptedBackend backend = new ScriptedBackend(61);
+        backend.decodeError = new LinkageError("scripted: a native library went missing mid-run");
+        try (BatchingCaptionEngine e = engine(backend, 1)) {
+            List<CompletableFuture<CaptionResult>> futures = new ArrayList<>();
+            for (int i = 0; i < 6; i++) futures.add(e.submit(request(i, 6, true)));  // decoding, ready, and waiting ones
+            for (CompletableFuture<CaptionResult> f : futures) {
+                Throwable failure = assertThrows(ExecutionException.class, () -> f.get(10, TimeUnit.SECONDS)).getCause();
+                CaptionException c = assertInstanceOf(CaptionException.class, failure);
+                assertEquals(ErrorClass.ENGINE_ERROR, c.errorClass());
+                assertTrue(c.getMessage().contains("native library went missing"), c.getMessage());
+            }
+            CaptionException late = (CaptionException) assertThrows(ExecutionException.class,
+                    () -> e.submit(request(7, 6, true)).get(10, TimeUnit.SECONDS)).getCause();
+            assertEquals(ErrorClass.ENGINE_ERROR, late.errorClass());
+        }
+        assertEquals(0, backend.openSequences.get());
+    }
+
+    @Test
     void closingCancelsWhatIsPendingAndLaterSubmits() {
         ScriptedBackend backend = new ScriptedBackend(61);
         BatchingCaptionEngine e = engine(backend, 1);

@@ -110,6 +110,9 @@ final class ScriptedBackend implements ModelBackend {
     @Override
     public SequenceState newSequence(int maxTokens) { return new State(maxTokens); }
 
+    /** When set, decode steps throw it (a failure outside what the engine handles per request). */
+    volatile Error decodeError;
+
     /** When set, a prefill waits for it to open (a backend busy with a long pass). */
     volatile java.util.concurrent.CountDownLatch prefillGate;
 
@@ -135,6 +138,7 @@ final class ScriptedBackend implements ModelBackend {
         decodeBatchSizes.add(sequences.size());
         lastPicks = null;
         if (failDecode) throw new IllegalStateException("scripted decode failure");
+        if (decodeError != null) throw decodeError;
         float[][] out = new float[sequences.size()][];
         for (int i = 0; i < tokens.length; i++) {
             State s = (State) sequences.get(i);

@@ -8,8 +8,8 @@ import java.util.function.Function;
 final class ActiveSequence {
     final String id;
     // What the tokens and the result need of the request; not the request itself, whose image and patches (hundreds
-    // of KB to tens of MB) would otherwise stay reachable until the last token: at batch 2048 that kept ~1.6 GB of
-    // patches alive through every decode, which G1's young collections copied in 40-270 ms pauses (s6-7).
+    // of KB to tens of MB) would otherwise stay reachable until the last token: ~1.6 GB of patches through every
+    // decode step at batch 2048 (docs/PERF_NOTES.md v18).
     private final SamplingParams sampling;
     private final int maxNewTokens;
     private final boolean suppressEos;

@@ -222,10 +222,7 @@ final class BatchingCaptionEngine implements CaptionEngine {
                 s.future.completeExceptionally(unserved(s.id));
             }
             if (stopped != null) {
-                synchronized (aheadLock) {
-                    for (PrepareTask t : waiting) t.future.completeExceptionally(unserved(t.request.id()));
-                    waiting.clear();
-                }
+                failWaiting();
                 drainReady();
             }
         }
@@ -451,6 +448,14 @@ final class BatchingCaptionEngine implements CaptionEngine {
         }
     }
 
+    /** Fails the requests not yet handed to the preprocessing pool (closed, or the worker stopped). */
+    private void failWaiting() {
+        synchronized (aheadLock) {
+            for (PrepareTask t : waiting) t.future.completeExceptionally(unserved(t.request.id()));
+            waiting.clear();
+        }
+    }
+
     private void drainReady() {
         Admission a;
         while ((a = ready.poll()) != null) a.future().completeExceptionally(unserved(a.prepared().request().id()));
@@ -481,10 +486,7 @@ final class BatchingCaptionEngine implements CaptionEngine {
     public void close() {
         if (closed) return;
         closed = true;
-        synchronized (aheadLock) {
-            for (PrepareTask t : waiting) t.future.completeExceptionally(cancelled(t.request.id()));
-            waiting.clear();
-        }
+        failWaiting();
         for (Runnable r : preprocessing.shutdownNow()) {
             PrepareTask t = (PrepareTask) r;
             t.future.completeExceptionally(cancelled(t.request.id()));

@@ -44,6 +44,11 @@ static const bool HAVE_PDL = true;
 #else
 static const bool HAVE_PDL = false;
 #endif
+#ifdef ARGMAX_LOADS  // kernels where qk_norm_rope_store and argmax_rows wait (pdl_wait): TextDecoder launches them as dependents
+static const bool SMALL_PDL = true;
+#else
+static const bool SMALL_PDL = false;
+#endif
 static const int ATTN_THREADS = DEC_WARPS * 32;  // TextDecoder: DECODE_ATTENTION_THREADS
 
 
@@ -134,14 +139,26 @@ static GemvKernel gemvKernel(const char* kind, int r) {
     if (!strcmp(kind, "silu")) return r == 1 ? gemv_rms_silu_r1 : r == 2 ? gemv_rms_silu_r2 : r == 4 ? gemv_rms_silu_r4 : gemv_rms_silu_r8;
     return r == 1 ? gemv_add_r1 : r == 2 ? gemv_add_r2 : r == 4 ? gemv_add_r4 : gemv_add_r8;
 }
-static const int GEMV_STAGED_ROWS = 4096;  // TextDecoder.GEMV_STAGED_ROWS
 static int gemvCols(int r) { return GEMV_COLS(r); }  // TextDecoder.gemvOutputsPerBlock
 
+// TextDecoder.gemvRmsBlocks: an RMS kernel's blocks for `groups` column groups: no more than are resident at once
+// (kernels whose weight ring runs across groups), else a block per group up to GEMV_STAGED_ROWS / rows per block.
+static long gemvRmsGrid(GemvKernel k, int r, int shared, long groups) {
+#if defined(GEMV_RMS_ACROSS_GROUPS) && GEMV_RMS_ACROSS_GROUPS
+    static int sms = 0;
+    if (!sms) CK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
+    int perSm = 0;
+    CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perSm, k, 128, shared));
+    return std::min<long>(groups, (long)sms * std::max(1, perSm));
+#else
+    return std::min<long>(4096 / r, groups);  // TextDecoder's GEMV_STAGED_ROWS before
+#endif
+}
 // TextDecoder.gemvNormed: out = RMSNorm(x) W^T (silu: silu(g) u, nOut = half W's rows); W [nOut (x2), k]
 static void gemvNormed(bool silu, const float* x, const float* norm, const bf16* w, int nOut, int k, void* out, int rows, bool pdl) {
     const int r = rowsPerBlock(rows), cols = gemvCols(r), per = silu ? cols / 2 : cols;
-    const long groups = std::min<long>(GEMV_STAGED_ROWS / r, (nOut + per - 1) / per);
-    launch(gemvKernel(silu ? "silu" : "rms", r), dim3((unsigned)groups), 128, 2 * r * k, pdl, (const void*)x, rows, norm, 1e-5f, w,
+    const long blocks = gemvRmsGrid(gemvKernel(silu ? "silu" : "rms", r), r, 2 * r * k, (nOut + per - 1) / per);
+    launch(gemvKernel(silu ? "silu" : "rms", r), dim3((unsigned)blocks), 128, 2 * r * k, pdl, (const void*)x, rows, norm, 1e-5f, w,
            nOut, k, out, nOut);
 }
 // TextDecoder.gemvAdd: out[rows, ldo] += in W^T, W [nOut, k]
@@ -298,7 +315,7 @@ struct Model {
             const Layer& y = L[l];
             gemvNormed(false, x, y.opNorm, y.mix, y.mixRows, H, big, rows, pdl);
             if (s.attention(l)) {
-                launch(qk_norm_rope_store, qkGrid(rows, s), QK_BLOCK, 0, false, big, s.heads, s.kvHeads, s.hd, y.qNorm,
+                launch(qk_norm_rope_store, qkGrid(rows, s), QK_BLOCK, 0, pdl && SMALL_PDL, big, s.heads, s.kvHeads, s.hd, y.qNorm,
                        y.kNorm, 1e-5f, rowPos, rowSlot, pageTable, maxPages, invFreq, q, y.kPool, y.vPool);
                 launch(attention_decode, dim3(s.kvHeads, rows), ATTN_THREADS, 0, pdl, q, qW, y.kPool, y.vPool, mixed, qW, s.heads,
                        s.kvHeads, s.hd, 1.0f / sqrtf((float)s.hd), segSlot, segKeys, pageTable, maxPages);
@@ -312,7 +329,7 @@ struct Model {
             gemvAdd(act, y.down, H, s.ffn, x, H, rows, pdl);
         }
         gemvNormed(false, x, finalNorm, lmHead, s.vocab, H, logits, rows, pdl);
-        launch(argmax_rows, dim3(rows), 1024, 0, false, logits, s.vocab, banned, tokens);
+        launch(argmax_rows, dim3(rows), 1024, 0, pdl && SMALL_PDL, logits, s.vocab, banned, tokens);
     }
 
     std::vector<std::vector<float>> saveConv() {
@@ -366,7 +383,9 @@ static void verdict(const char* what, double err, double ref, double tol, bool f
 
 static void checkGemv() {
     struct Case { const char* kind; int nOut, k; };
-    const Case cases[] = {{"rms", 1000, 1024}, {"rms", 3072, 2048}, {"silu", 998, 1024}, {"add", 1024, 4608}, {"add", 1000, 1024}};
+    const Case cases[] = {{"rms", 1000, 1024}, {"rms", 3072, 2048}, {"silu", 998, 1024}, {"add", 1024, 4608}, {"add", 1000, 1024},
+                          // more column groups than resident blocks (RMS kernels: blocks walk several groups)
+                          {"silu", 4600, 1024}, {"rms", 8200, 1024}, {"add", 4100, 4608}};
     for (const Case& c : cases) {
         const bool silu = !strcmp(c.kind, "silu"), add = !strcmp(c.kind, "add");
         const int wRows = silu ? 2 * c.nOut : c.nOut;
@@ -648,13 +667,13 @@ static void timeShape(Model& m, int replays) {
             {"gemv_rms in-proj conv 3H x H", [&](int i, bool p) { const Layer& y = m.L[conv[i % conv.size()]]; gemvNormed(false, m.x, y.opNorm, y.mix, y.mixRows, H, m.big, rows, p); }, 2L * 3 * H * H, (int)conv.size()},
             {"gemv_rms in-proj attention qkv", [&](int i, bool p) { const Layer& y = m.L[attn[i % attn.size()]]; gemvNormed(false, m.x, y.opNorm, y.mix, y.mixRows, H, m.big, rows, p); }, 2L * (s.heads + 2 * s.kvHeads) * s.hd * H, (int)attn.size()},
             {"short_conv_step", [&](int i, bool p) { const Layer& y = m.L[conv[i % conv.size()]]; launch(short_conv_step, dim3((H + 255) / 256, rows), 256, 0, p, m.big, H, y.taps, CONV_L, y.convState, (long)(CONV_L - 1) * H, m.segSlot, m.mixed); }, 0, (int)conv.size()},
-            {"qk_norm_rope_store", [&](int i, bool) { const Layer& y = m.L[attn[i % attn.size()]]; launch(qk_norm_rope_store, qkGrid(rows, s), QK_BLOCK, 0, false, m.big, s.heads, s.kvHeads, s.hd, y.qNorm, y.kNorm, 1e-5f, m.rowPos, m.rowSlot, m.pageTable, m.maxPages, m.invFreq, m.q, y.kPool, y.vPool); }, 0, (int)attn.size()},
+            {"qk_norm_rope_store", [&](int i, bool p) { const Layer& y = m.L[attn[i % attn.size()]]; launch(qk_norm_rope_store, qkGrid(rows, s), QK_BLOCK, 0, p && SMALL_PDL, m.big, s.heads, s.kvHeads, s.hd, y.qNorm, y.kNorm, 1e-5f, m.rowPos, m.rowSlot, m.pageTable, m.maxPages, m.invFreq, m.q, y.kPool, y.vPool); }, 0, (int)attn.size()},
             {"attention_decode (GB/s of K, V)", [&](int i, bool p) { const Layer& y = m.L[attn[i % attn.size()]]; launch(attention_decode, dim3(s.kvHeads, rows), ATTN_THREADS, 0, p, m.q, qW, y.kPool, y.vPool, m.mixed, qW, s.heads, s.kvHeads, s.hd, 1.0f / sqrtf((float)s.hd), m.segSlot, m.segKeys, m.pageTable, m.maxPages); }, kvBytes, (int)attn.size()},
             {"gemv_add out-proj H x H", [&](int i, bool p) { const Layer& y = m.L[conv[i % conv.size()]]; gemvAdd(m.mixed, y.out, H, H, m.x, H, rows, p); }, 2L * H * H, (int)conv.size()},
             {"gemv_rms_silu gate/up 2F x H", [&](int i, bool p) { const Layer& y = m.L[i % s.layers]; gemvNormed(true, m.x, y.ffnNorm, y.gateUp, s.ffn, H, m.act, rows, p); }, 2L * 2 * s.ffn * H, s.layers},
             {"gemv_add down H x F", [&](int i, bool p) { const Layer& y = m.L[i % s.layers]; gemvAdd(m.act, y.down, H, s.ffn, m.x, H, rows, p); }, 2L * s.ffn * H, s.layers},
             {"gemv_rms lm_head V x H", [&](int, bool p) { gemvNormed(false, m.x, m.finalNorm, m.lmHead, s.vocab, H, m.logits, rows, p); }, 2L * s.vocab * H, 1},
-            {"argmax_rows", [&](int, bool) { launch(argmax_rows, dim3(rows), 1024, 0, false, m.logits, s.vocab, m.banned, m.tokens); }, 4L * rows * s.vocab, 1},
+            {"argmax_rows", [&](int, bool p) { launch(argmax_rows, dim3(rows), 1024, 0, p && SMALL_PDL, m.logits, s.vocab, m.banned, m.tokens); }, 4L * rows * s.vocab, 1},
         };
         for (Kind& k : kinds) {
             const int launches = k.n * std::max(1, 96 / k.n);

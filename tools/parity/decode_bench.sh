@@ -6,8 +6,7 @@
 #   .gpu/decode_bench_<v>     for each v in $VARIANTS (default none): the working tree's kernels, one setting changed
 #                             (a sed of the copy; the source is untouched):
 #       w8     attention_decode with 8 warps per block (256 threads) instead of 16
-#       pf2    GEMV weight chunks two rounds ahead, gemv_add four, at every row count (the kernels: at one row only;
-#              measured slower at 8 rows: s2-10, s2-11, s6-3)
+#       pfAxB  the RMS kernels' weight ring A chunks deep at one row, B at more rows (pf4x2: GEMV_PF(R) 4 at one row, 2 else)
 #       trace  the step kernel experiment (tools/parity/decode_step.cu) records %globaltimer at its grid barriers; the
 #              bench prints where a step's time goes
 # usage, from anywhere in the repo:   [VARIANTS="w8 pf2"] tools/parity/decode_bench.sh
@@ -22,9 +21,10 @@ decode_variant() {  # a sed filter per variant, source on stdin
   case "$1" in
     w8) sed -e 's/^#define DEC_WARPS 16\b/#define DEC_WARPS 8/' \
             -e 's/__launch_bounds__(512) attention_decode/__launch_bounds__(256) attention_decode/';;
-    pf2) sed -e 's/^#define GEMV_PF(R) .*/#define GEMV_PF(R) 2/' -e 's/^#define GEMV_ADD_PF(R) .*/#define GEMV_ADD_PF(R) 4/';;
+    pf[0-9]x[0-9]) local a=${1:2:1} b=${1:4:1}
+         sed -e "s/^#define GEMV_PF(R) .*/#define GEMV_PF(R) ((R) == 1 ? $a : $b)/";;
     trace) sed -e '1i #define STEP_TRACE 1';;
-    *) echo "unknown variant $1 (w8, pf2, trace)" >&2; exit 2;;
+    *) echo "unknown variant $1 (w8, pfAxB, trace)" >&2; exit 2;;
   esac
 }
 

@@ -9,6 +9,9 @@ import org.bytedeco.cuda.cudart.cudaDeviceProp;
 import org.bytedeco.javacpp.PointerPointer;
 import org.bytedeco.javacpp.SizeTPointer;
 
+import java.util.HashMap;
+import java.util.Map;
+
 /**
  * What one GPU worker thread owns on its device: a non-blocking stream, the compiled kernels, the cuBLAS
  * and cuBLASLt handles ({@link Gemm}) and the preallocated kernel-argument array. Every call must come from
@@ -19,20 +22,24 @@ final class GpuContext implements AutoCloseable {
     final String name;
     final int ccMajor;
     final int ccMinor;
+    /** Streaming multiprocessors of the device. */
+    final int sms;
     final CUstream_st stream;
     final KernelModule kernels;
     /** Set once in {@link #open}, right after the context exists (Gemm launches through it). */
     Gemm gemm;
     private final KernelArgs args = new KernelArgs();
+    private final Map<String, Integer> residentBlocks = new HashMap<>();
     private final CUlaunchConfig dependentLaunch = new CUlaunchConfig();
     private final CUlaunchAttribute serialization = new CUlaunchAttribute();
     private boolean closed;
 
-    private GpuContext(int device, String name, int ccMajor, int ccMinor, CUstream_st stream, KernelModule kernels) {
+    private GpuContext(int device, String name, int ccMajor, int ccMinor, int sms, CUstream_st stream, KernelModule kernels) {
         this.device = device;
         this.name = name;
         this.ccMajor = ccMajor;
         this.ccMinor = ccMinor;
+        this.sms = sms;
         this.stream = stream;
         this.kernels = kernels;
         serialization.id(CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION);
@@ -60,7 +67,7 @@ final class GpuContext implements AutoCloseable {
         KernelModule kernels = null;
         try {
             kernels = KernelModule.load(major, minor, options.kernelCacheDir());
-            GpuContext ctx = new GpuContext(device, name, major, minor, stream, kernels);
+            GpuContext ctx = new GpuContext(device, name, major, minor, props.multiProcessorCount(), stream, kernels);
             ctx.gemm = new Gemm(ctx, options.fusedEpilogues(), options.gemmTuning());
             return ctx;
         } catch (RuntimeException | Error e) {
@@ -98,6 +105,19 @@ final class GpuContext implements AutoCloseable {
                 .sharedMemBytes(sharedBytes).hStream(stream).attrs(serialization).numAttrs(1);
         Cuda.checkDriver(cuLaunchKernelEx(dependentLaunch, kernels.function(kernel), args.params(), (PointerPointer<?>) null),
                 "cuLaunchKernelEx(" + kernel + ", programmatic)");
+    }
+
+    /**
+     * How many blocks of {@code kernel} ({@code block} threads, {@code sharedBytes} of dynamic shared memory) the device
+     * holds at once: its SMs times the blocks per SM that the kernel's registers and shared memory allow.
+     */
+    int residentBlocks(String kernel, int block, int sharedBytes) {
+        return residentBlocks.computeIfAbsent(kernel + "/" + block + "/" + sharedBytes, key -> {
+            int[] perSm = {0};
+            Cuda.checkDriver(cuOccupancyMaxActiveBlocksPerMultiprocessor(perSm, kernels.function(kernel), block, sharedBytes),
+                    "cuOccupancyMaxActiveBlocksPerMultiprocessor(" + kernel + ")");
+            return sms * Math.max(1, perSm[0]);
+        });
     }
 
     /** Blocks until the stream's work is done; {@code after} names that work in errors. */

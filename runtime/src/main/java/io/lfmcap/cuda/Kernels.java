@@ -36,8 +36,9 @@ final class Kernels {
     }
 
     /**
-     * decode.cu's kernels: programmatic dependents of the kernel before them (GpuContext.launchDependent), with
-     * {@code sharedBytes} of dynamic shared memory (at most 48 KiB: no opt-in attribute is set).
+     * decode.cu's kernels, qk_norm_rope_store and argmax_rows (those that wait with kernels.cu pdl_wait): programmatic
+     * dependents of the kernel before them (GpuContext.launchDependent), with {@code sharedBytes} of dynamic shared
+     * memory (at most 48 KiB: no opt-in attribute is set).
      */
     private static void launchDependent(GpuContext ctx, String name, Grid g, int sharedBytes, Object... args) {
         fill(ctx, name, args);
@@ -85,7 +86,7 @@ final class Kernels {
     static void qkNormRopeStore(GpuContext ctx, int rows, long qkv, int heads, int kvHeads, int hd, long qNormW, long kNormW, float eps,
                                 long rowPos, long rowSlot, long pageTable, int maxPages, long invFreq, long qOut, long kPool, long vPool) {
         int blocksPerRow = (heads + 2 * kvHeads + QK_HEADS_PER_BLOCK - 1) / QK_HEADS_PER_BLOCK;
-        launch(ctx, "qk_norm_rope_store", new Grid(rows, blocksPerRow, 1, 32 * QK_HEADS_PER_BLOCK), qkv, heads, kvHeads, hd, qNormW,
+        launchDependent(ctx, "qk_norm_rope_store", new Grid(rows, blocksPerRow, 1, 32 * QK_HEADS_PER_BLOCK), 0, qkv, heads, kvHeads, hd, qNormW,
                 kNormW, eps, rowPos, rowSlot, pageTable, maxPages, invFreq, qOut, kPool, vPool);
     }
 
@@ -123,7 +124,7 @@ final class Kernels {
 
     @Kernel("argmax_rows")
     static void argmaxRows(GpuContext ctx, Grid g, long logits, int v, long banned, long out) {
-        launch(ctx, "argmax_rows", g, logits, v, banned, out);
+        launchDependent(ctx, "argmax_rows", g, 0, logits, v, banned, out);
     }
 
     @Kernel("fill_bf16_noise")

@@ -72,6 +72,10 @@ final class TextDecoder implements AutoCloseable {
         this.eps = (float) cfg.normEps();
         this.scale = (float) Math.pow(headDim, -0.5);
         this.smallBatchRows = smallBatchKernels && fitsSmallBatchKernels(cfg) ? SMALL_BATCH_ROWS : 0;
+        for (int r = 1; r <= smallBatchRows; r *= 2) {  // asked once here, not while a step is being captured (DecodeGraphs)
+            gemvRmsBlocks(false, r);
+            gemvRmsBlocks(true, r);
+        }
         this.memory = DeviceMemory.allocate("decoder workspace", workspaceBytes(cfg, maxRows, maxSequences));
         x = memory.take(4L * maxRows * hidden);
         normed = memory.take(2L * maxRows * hidden);
@@ -87,8 +91,6 @@ final class TextDecoder implements AutoCloseable {
 
     /** Rows per block of the widest small-batch kernels (decode.cu gemv_*_r8). */
     private static final int SMALL_BATCH_ROWS = 8;
-    /** Blocks of one RMS-fused GEMV launch at most, times its rows per block: each block normalises its input rows once. */
-    private static final int GEMV_STAGED_ROWS = 4096;
     /** Threads of an attention_decode block: decode.cu's DEC_WARPS x 32 (its __launch_bounds__). */
     private static final int DECODE_ATTENTION_THREADS = 512;
 
@@ -301,9 +303,21 @@ final class TextDecoder implements AutoCloseable {
     private void gemvNormed(boolean siluMul, long in, long norm, DeviceMatrix wt, int nOut, long out, int rows) {
         int r = gemvRowsPerBlock(rows);
         int perBlock = siluMul ? gemvOutputsPerBlock(r) / 2 : gemvOutputsPerBlock(r);
-        long groups = Math.min(GEMV_STAGED_ROWS / r, (nOut + perBlock - 1) / perBlock);
-        Kernels.gemv(ctx, (siluMul ? "gemv_rms_silu_r" : "gemv_rms_r") + r, new Kernels.Grid(groups, 1, 1, 128), 2 * r * wt.cols(), in,
-                rows, norm, eps, wt.address(), nOut, wt.cols(), out, nOut);
+        long blocks = Math.min(gemvRmsBlocks(siluMul, r), (nOut + perBlock - 1) / perBlock);
+        Kernels.gemv(ctx, gemvRmsKernel(siluMul, r), new Kernels.Grid(blocks, 1, 1, 128), 2 * r * hidden, in, rows, norm, eps,
+                wt.address(), nOut, wt.cols(), out, nOut);
+    }
+
+    private static String gemvRmsKernel(boolean siluMul, int rowsPerBlock) {
+        return (siluMul ? "gemv_rms_silu_r" : "gemv_rms_r") + rowsPerBlock;
+    }
+
+    /**
+     * Blocks of an RMS-fused GEMV launch at most: as many as are resident at once. Each walks its column groups with one
+     * stream of weight loads (decode.cu gemv_team) and normalises its input rows (hidden wide) once.
+     */
+    private int gemvRmsBlocks(boolean siluMul, int rowsPerBlock) {
+        return ctx.residentBlocks(gemvRmsKernel(siluMul, rowsPerBlock), 128, 2 * rowsPerBlock * hidden);
     }
 
     /** {@code out[rows, W.rows] += in W^T} (in bf16 {@code [rows, W.cols]}): the residual add of a projection. */

@@ -25,6 +25,9 @@
 // registers and time: 8 rows 1,077 -> 1,421 us, s6-3; likewise on H100 and H200 in s2-10, s2-11)
 #define GEMV_PF(R) ((R) == 1 ? 2 : 1)
 #define GEMV_ADD_PF(R) ((R) == 1 ? 4 : 1)
+// the RMS kernels' weight ring runs across column groups (gemv_team), so TextDecoder launches no more of their blocks
+// than are resident at once (gemvRmsBlocks)
+#define GEMV_RMS_ACROSS_GROUPS 1
 
 #define GEMV_ARGS const void* __restrict__ in, int rows, const float* __restrict__ normW, float eps, \
     const bf16* __restrict__ w, int nOut, int k, void* __restrict__ out, int ldo
@@ -35,21 +38,6 @@ enum GemvOutput { GEMV_OUT_STORE, GEMV_OUT_ADD, GEMV_OUT_SILU };
 
 struct alignas(16) Floats4 { float x, y, z, w; };
 struct alignas(8) U32x2 { u32 x, y; };
-
-// Waits until the kernel before this one (a programmatic launch's primary) has finished and its writes are
-// visible; a no-op for a plain launch.
-__device__ __forceinline__ void pdl_wait() {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-    asm volatile("griddepcontrol.wait;\n" ::: "memory");
-#endif
-}
-
-// Lets the next kernel (launched as a programmatic dependent) start once every block of this one got here.
-__device__ __forceinline__ void pdl_launch_dependents() {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-    asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
-#endif
-}
 
 // A 16-byte load of weights through the read-only (non-coherent) path, not kept in L1 and marked evict-first in L2: a
 // step reads each weight once and its 0.7-2.3 GB of weights do not fit the L2, so kept lines would only push out what
@@ -246,65 +234,110 @@ __device__ __forceinline__ long gemv_weight_row(int group, int j, int outs, bool
 // memory, staged by the block (gemv_stage_rms); else bf16 [rows, k] read straight from global memory (L1-resident: a
 // few rows). The team's warps split k (warp w takes the 8-value chunks w, w + 4, ...; 16-byte loads of weights and
 // inputs), so that even a projection with few outputs and a long k (the MLP's down projection) keeps enough loads
-// in flight; partial sums meet by shuffles, then across warps in shared memory. Each thread keeps PF rounds of
-// weight chunks in flight in registers; the first PF are requested before waiting for the previous kernel and
-// before the staging, so that their memory latency overlaps both.
+// in flight; partial sums meet by shuffles, then across warps in shared memory. Each thread keeps PF chunks of weights
+// in flight in registers; the first PF are requested before waiting for the previous kernel and before the staging, so
+// that their memory latency overlaps both. Where the ring runs:
+// - RMS kernels (in-projections, gate/up, lm_head: many column groups of a short k, TextDecoder launches only as many
+//   blocks as are resident at once): across group ends. The team walks one sequence of chunks, its groups in turn, each
+//   in `rounds` rounds of STEP values (a thread's chunk past k is skipped, so every thread meets the others at each
+//   group's end); the next group's weights stream in while this group's sums meet, and most of a launch's weights are
+//   requested before the wait. decode_bench s7-1, H100, one row: 450M gate/up 10.4 -> 8.4 us; four rows, 1.6B: gate/up
+//   40.9 -> 32.8, lm_head 113.9 -> 98.5 (a block normalises its input once for all its groups).
+// - gemv_add (out and down projections: few groups, down's k is the MLP width; a block per group): within each group.
+//   Across group ends it took more registers and was slower (s7-1: 450M down 5.3 -> 5.8 us at one row; 1.6B eight rows
+//   15.3 -> 23.4 us, three blocks per SM instead of four).
 template <int R, GemvInput IN, GemvOutput OUT, int PF>
 __device__ __forceinline__ void gemv_team(const void* in, int rows, const float* __restrict__ normW, float eps,
                                           const bf16* __restrict__ w, int nOut, int k, void* out, int ldo, const GemvTeam& t,
                                           bf16* stage, float* invRms, float (*partial)[GEMV_COLS(R)][R]) {
     constexpr int OUTS = OUT == GEMV_OUT_SILU ? GEMV_COLS(R) / 2 : GEMV_COLS(R);  // output columns per group
     constexpr int STEP = GEMV_WARPS * 256;                                   // k per round of the whole team
-    const int groups = (nOut + OUTS - 1) / OUTS;
+    constexpr bool STAGE = IN == GEMV_IN_RMS, ACROSS_GROUPS = STAGE && GEMV_RMS_ACROSS_GROUPS;
+    const int groups = (nOut + OUTS - 1) / OUTS, rounds = (k + STEP - 1) / STEP;
     const int kStart = t.tid * 8;
-    const bf16* wRow[GEMV_COLS(R)];
-    auto pointRows = [&](int group) {
-#pragma unroll
-        for (int j = 0; j < GEMV_COLS(R); j++) wRow[j] = w + gemv_weight_row(group, j, OUTS, OUT == GEMV_OUT_SILU, nOut) * k;
+    auto weights = [&](int group, int j, int kk) {
+        return w + gemv_weight_row(group, j, OUTS, OUT == GEMV_OUT_SILU, nOut) * k + kk;
     };
-    Vec16 wBuf[PF][GEMV_COLS(R)];  // round p of the ring: chunks kk = kStart + (i PF + p) STEP
-    auto fetchFirst = [&]() {
+    Vec16 wBuf[PF][GEMV_COLS(R)];  // chunk i of the ring's sequence sits in wBuf[i % PF] from its request until its round
+    auto fetchFirst = [&](int group) {  // within groups: a group's first PF rounds
 #pragma unroll
         for (int p = 0; p < PF; p++)
             if (kStart + p * STEP < k)
 #pragma unroll
-                for (int j = 0; j < GEMV_COLS(R); j++) wBuf[p][j] = load_nc16(wRow[j] + kStart + p * STEP);
+                for (int j = 0; j < GEMV_COLS(R); j++) wBuf[p][j] = load_nc16(weights(group, j, kStart + p * STEP));
     };
-    if (t.index < groups) {
-        pointRows(t.index);
-        fetchFirst();
+    int fetchGroup = t.index, fetchRound = 0;  // across groups: the next chunk to request
+    auto fetchNext = [&](Vec16 (&buf)[GEMV_COLS(R)]) {
+        const int kk = kStart + fetchRound * STEP;
+        if (fetchGroup < groups && kk < k)
+#pragma unroll
+            for (int j = 0; j < GEMV_COLS(R); j++) buf[j] = load_nc16(weights(fetchGroup, j, kk));
+        if (++fetchRound == rounds) {
+            fetchRound = 0;
+            fetchGroup += t.count;
+        }
+    };
+    if constexpr (ACROSS_GROUPS) {
+#pragma unroll
+        for (int p = 0; p < PF; p++) fetchNext(wBuf[p]);
+    } else if (t.index < groups) {
+        fetchFirst(t.index);
     }
     pdl_wait();
     pdl_launch_dependents();
-    constexpr bool STAGE = IN == GEMV_IN_RMS;
     if constexpr (STAGE) gemv_stage_rms<R>((const float*)in, rows, normW, eps, k, stage, invRms);
     const bf16* src = STAGE ? stage : (const bf16*)in;
 
-    for (int group = t.index; group < groups; group += t.count) {
-        if (group != t.index) {
-            pointRows(group);
-            fetchFirst();
-        }
-        float acc[GEMV_COLS(R)][R];
+    float acc[GEMV_COLS(R)][R];
+    auto clear = [&]() {
 #pragma unroll
         for (int j = 0; j < GEMV_COLS(R); j++)
 #pragma unroll
             for (int r = 0; r < R; r++) acc[j][r] = 0.f;
-        for (int kk0 = kStart; kk0 < k; kk0 += PF * STEP) {
+    };
+    if constexpr (ACROSS_GROUPS) {
+        const int chunks = t.index < groups ? ((groups - 1 - t.index) / t.count + 1) * rounds : 0;
+        int group = t.index, round = 0, done = 0;  // the chunk in use: its group and round; groups done (partials alternate)
+        clear();
+        for (int i0 = 0; i0 < chunks; i0 += PF) {
 #pragma unroll
             for (int p = 0; p < PF; p++) {
-                const int kk = kk0 + p * STEP;
-                if (kk >= k) break;
+                if (i0 + p >= chunks) break;
                 Vec16 wv[GEMV_COLS(R)];
 #pragma unroll
                 for (int j = 0; j < GEMV_COLS(R); j++) wv[j] = wBuf[p][j];
-                if (kk + PF * STEP < k)  // PF rounds ahead
-#pragma unroll
-                    for (int j = 0; j < GEMV_COLS(R); j++) wBuf[p][j] = load_nc16(wRow[j] + kk + PF * STEP);
-                gemv_round<R, STAGE>(wv, src, rows, k, kk, acc);
+                fetchNext(wBuf[p]);  // PF chunks ahead
+                const int kk = kStart + round * STEP;
+                if (kk < k) gemv_round<R, STAGE>(wv, src, rows, k, kk, acc);
+                if (++round == rounds) {  // the group's end: the same chunk for every thread of the team
+                    gemv_group_out<R, OUT>(acc, t, partial + (done & 1) * GEMV_WARPS, group * OUTS, nOut, rows, out, ldo);
+                    clear();
+                    round = 0;
+                    group += t.count;
+                    done++;
+                }
             }
         }
-        gemv_group_out<R, OUT>(acc, t, partial + ((group - t.index) / t.count & 1) * GEMV_WARPS, group * OUTS, nOut, rows, out, ldo);
+    } else {
+        for (int group = t.index; group < groups; group += t.count) {
+            if (group != t.index) fetchFirst(group);
+            clear();
+            for (int kk0 = kStart; kk0 < k; kk0 += PF * STEP) {
+#pragma unroll
+                for (int p = 0; p < PF; p++) {
+                    const int kk = kk0 + p * STEP;
+                    if (kk >= k) break;
+                    Vec16 wv[GEMV_COLS(R)];
+#pragma unroll
+                    for (int j = 0; j < GEMV_COLS(R); j++) wv[j] = wBuf[p][j];
+                    if (kk + PF * STEP < k)  // PF rounds ahead
+#pragma unroll
+                        for (int j = 0; j < GEMV_COLS(R); j++) wBuf[p][j] = load_nc16(weights(group, j, kk + PF * STEP));
+                    gemv_round<R, STAGE>(wv, src, rows, k, kk, acc);
+                }
+            }
+            gemv_group_out<R, OUT>(acc, t, partial + ((group - t.index) / t.count & 1) * GEMV_WARPS, group * OUTS, nOut, rows, out, ldo);
+        }
     }
 }
 

@@ -41,6 +41,24 @@ __device__ __forceinline__ float4 ldcg4(const float* p) {
     return v;
 }
 
+// Programmatic dependent launch (io.lfmcap.cuda.GpuContext.launchDependent): a kernel launched as a programmatic
+// dependent may start while the kernel before it still runs, and must wait before it touches anything that kernel
+// writes. decode.cu's kernels, qk_norm_rope_store and argmax_rows do; launched plainly both instructions do nothing.
+// Waits until the kernel before this one (a programmatic launch's primary) has finished and its writes are
+// visible; a no-op for a plain launch.
+__device__ __forceinline__ void pdl_wait() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.wait;\n" ::: "memory");
+#endif
+}
+
+// Lets the next kernel (launched as a programmatic dependent) start once every block of this one got here.
+__device__ __forceinline__ void pdl_launch_dependents() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
+#endif
+}
+
 __device__ __forceinline__ u32 pack_bf16(float lo, float hi) { return (u32)f2bf(lo) | ((u32)f2bf(hi) << 16); }
 
 // Sum over the block (blockDim.x a multiple of 32, at most 1024); every thread gets the total.
@@ -209,6 +227,8 @@ extern "C" __global__ void __launch_bounds__(128) qk_norm_rope_store(
         const int* __restrict__ pageTable, int maxPages, const float* __restrict__ invFreq, bf16* __restrict__ qOut,
         bf16* __restrict__ kPool, bf16* __restrict__ vPool) {
     const int r = blockIdx.x, h = blockIdx.y * QK_HEADS_PER_BLOCK + (threadIdx.x >> 5);
+    pdl_wait();  // a decode step launches it as a programmatic dependent of the in-projection
+    pdl_launch_dependents();
     if (h >= heads + 2 * kvHeads) return;
     const long width = (long)(heads + 2 * kvHeads) * hd;
     const float* src = qkv + r * width + (long)h * hd;
@@ -346,6 +366,7 @@ extern "C" __global__ void embed_rows(const int* __restrict__ gather, const int*
 
 // Greedy choice on the device: argmax of each logits row, lowest id on ties (torch.argmax), never the
 // row's banned id (-1: none; end-of-sequence suppression). One block of 1024 threads per row.
+#define ARGMAX_LOADS 8  // 16-byte loads in flight per thread
 extern "C" __global__ void argmax_rows(const float* __restrict__ logits, int V, const int* __restrict__ banned,
                                        int* __restrict__ out) {
     __shared__ float bestV[32];
@@ -353,18 +374,28 @@ extern "C" __global__ void argmax_rows(const float* __restrict__ logits, int V, 
     const int r = blockIdx.x;
     const float* l = logits + (long)r * V;
     const int ban = banned[r];
+    pdl_wait();  // a decode step launches it as a programmatic dependent of lm_head
     float best = NEG_INF;
     int bi = 0x7fffffff;
-    // four consecutive ids per 16-byte load where the row is 16-byte aligned; a thread's ids only grow, so a
-    // strict > keeps its lowest id on ties
+    // four consecutive ids per 16-byte load where the row is 16-byte aligned, ARGMAX_LOADS loads requested before any
+    // is compared (one at a time a one-row argmax took 5.8 us for 65,536 logits, s6-4: latency-bound); a thread's ids
+    // only grow, so a strict > keeps its lowest id on ties
     const int vec = ((((unsigned long)l) & 15) == 0) ? V / 4 : 0;
-    for (int c = threadIdx.x; c < vec; c += blockDim.x) {
-        const float4 f = ((const float4*)l)[c];
-        const float e[4] = {f.x, f.y, f.z, f.w};
+    for (int c0 = threadIdx.x; c0 < vec; c0 += ARGMAX_LOADS * blockDim.x) {
+        float4 f[ARGMAX_LOADS];
 #pragma unroll
-        for (int u = 0; u < 4; u++) {
-            const int i = 4 * c + u;
-            if (i != ban && e[u] > best) { best = e[u]; bi = i; }
+        for (int n = 0; n < ARGMAX_LOADS; n++) {
+            const int c = c0 + n * blockDim.x;
+            f[n] = c < vec ? ((const float4*)l)[c] : make_float4(NEG_INF, NEG_INF, NEG_INF, NEG_INF);
+        }
+#pragma unroll
+        for (int n = 0; n < ARGMAX_LOADS; n++) {
+            const float e[4] = {f[n].x, f[n].y, f[n].z, f[n].w};
+#pragma unroll
+            for (int u = 0; u < 4; u++) {
+                const int i = 4 * (c0 + n * blockDim.x) + u;
+                if (i != ban && e[u] > best) { best = e[u]; bi = i; }
+            }
         }
     }
     for (int i = 4 * vec + threadIdx.x; i < V; i += blockDim.x) {

@@ -142,14 +142,19 @@ static GemvKernel gemvKernel(const char* kind, int r) {
 static int gemvCols(int r) { return GEMV_COLS(r); }  // TextDecoder.gemvOutputsPerBlock
 
 // TextDecoder.gemvRmsBlocks: an RMS kernel's blocks for `groups` column groups: no more than are resident at once
-// (kernels whose weight ring runs across groups), else a block per group up to GEMV_STAGED_ROWS / rows per block.
+// (kernels whose weight ring runs across groups), at one row as many groups for every block; else a block per group up
+// to 4096 / rows per block.
 static long gemvRmsGrid(GemvKernel k, int r, int shared, long groups) {
 #if defined(GEMV_RMS_ACROSS_GROUPS) && GEMV_RMS_ACROSS_GROUPS
     static int sms = 0;
     if (!sms) CK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
     int perSm = 0;
     CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perSm, k, 128, shared));
-    return std::min<long>(groups, (long)sms * std::max(1, perSm));
+    const long resident = (long)sms * std::max(1, perSm);
+    if (groups <= resident) return groups;
+    if (r > 1) return resident;
+    const long each = (groups + resident - 1) / resident;
+    return (groups + each - 1) / each;
 #else
     return std::min<long>(4096 / r, groups);  // TextDecoder's GEMV_STAGED_ROWS before
 #endif

@@ -36,9 +36,11 @@ final class Kernels {
     }
 
     /**
-     * decode.cu's kernels, qk_norm_rope_store and argmax_rows (those that wait with kernels.cu pdl_wait): programmatic
-     * dependents of the kernel before them (GpuContext.launchDependent), with {@code sharedBytes} of dynamic shared
-     * memory (at most 48 KiB: no opt-in attribute is set).
+     * Kernels that wait with kernels.cu pdl_wait (decode.cu's, and in a small-batch decode step qk_norm_rope_store and
+     * argmax_rows) as programmatic dependents of the kernel before them (GpuContext.launchDependent), with
+     * {@code sharedBytes} of dynamic shared memory (at most 48 KiB: no opt-in attribute is set). Only after kernels of
+     * ours, whose trigger point is known: in the general path they follow cuBLAS kernels, and a dependent launched early
+     * there would hold SM slots with blocks that wait (not measured: the general path launches them plainly).
      */
     private static void launchDependent(GpuContext ctx, String name, Grid g, int sharedBytes, Object... args) {
         fill(ctx, name, args);
@@ -81,13 +83,18 @@ final class Kernels {
     /** Heads (one warp each) per block of qk_norm_rope_store (kernels.cu QK_HEADS_PER_BLOCK). */
     static final int QK_HEADS_PER_BLOCK = 4;
 
-    /** All {@code heads + 2 kvHeads} heads of {@code rows} rows. */
+    /**
+     * All {@code heads + 2 kvHeads} heads of {@code rows} rows; {@code dependent}: as a programmatic dependent of the
+     * kernel before it (a small-batch decode step's in-projection, decode.cu).
+     */
     @Kernel("qk_norm_rope_store")
-    static void qkNormRopeStore(GpuContext ctx, int rows, long qkv, int heads, int kvHeads, int hd, long qNormW, long kNormW, float eps,
+    static void qkNormRopeStore(GpuContext ctx, boolean dependent, int rows, long qkv, int heads, int kvHeads, int hd, long qNormW, long kNormW, float eps,
                                 long rowPos, long rowSlot, long pageTable, int maxPages, long invFreq, long qOut, long kPool, long vPool) {
         int blocksPerRow = (heads + 2 * kvHeads + QK_HEADS_PER_BLOCK - 1) / QK_HEADS_PER_BLOCK;
-        launchDependent(ctx, "qk_norm_rope_store", new Grid(rows, blocksPerRow, 1, 32 * QK_HEADS_PER_BLOCK), 0, qkv, heads, kvHeads, hd, qNormW,
-                kNormW, eps, rowPos, rowSlot, pageTable, maxPages, invFreq, qOut, kPool, vPool);
+        Grid g = new Grid(rows, blocksPerRow, 1, 32 * QK_HEADS_PER_BLOCK);
+        Object[] args = {qkv, heads, kvHeads, hd, qNormW, kNormW, eps, rowPos, rowSlot, pageTable, maxPages, invFreq, qOut, kPool, vPool};
+        if (dependent) launchDependent(ctx, "qk_norm_rope_store", g, 0, args);
+        else launch(ctx, "qk_norm_rope_store", g, args);
     }
 
     /** The most rows per thread of short_conv, and the longest conv kernel it takes (kernels.cu CONV_ROWS, CONV_MAX_L). */
@@ -122,9 +129,11 @@ final class Kernels {
         launch(ctx, "embed_rows", g, gather, fromPrev, prevTokens, table, image, h, x);
     }
 
+    /** {@code dependent}: as a programmatic dependent of the kernel before it (a small-batch decode step's lm_head, decode.cu). */
     @Kernel("argmax_rows")
-    static void argmaxRows(GpuContext ctx, Grid g, long logits, int v, long banned, long out) {
-        launchDependent(ctx, "argmax_rows", g, 0, logits, v, banned, out);
+    static void argmaxRows(GpuContext ctx, boolean dependent, Grid g, long logits, int v, long banned, long out) {
+        if (dependent) launchDependent(ctx, "argmax_rows", g, 0, logits, v, banned, out);
+        else launch(ctx, "argmax_rows", g, logits, v, banned, out);
     }
 
     @Kernel("fill_bf16_noise")

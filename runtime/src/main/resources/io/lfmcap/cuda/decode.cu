@@ -20,11 +20,12 @@
 // weight rows per column group (SiLU kernels: half gate rows, half their up rows): at one row, 8 halve the group ends
 // per weight byte (decode_bench, H100: 450M step 652 -> 628 us); more rows per block need the registers for their sums
 #define GEMV_COLS(R) ((R) == 1 ? 8 : 4)
-// rounds of weight chunks in flight per thread, ahead of the one in use (RMS kernels; gemv_add): at one row 2 and 4
-// (decode_bench s6-3, H100: 450M one-row step 523 -> 502 us, 1.6B 1,204 -> 1,160); at more rows 1 (deeper cost
-// registers and time: 8 rows 1,077 -> 1,421 us, s6-3; likewise on H100 and H200 in s2-10, s2-11)
+// chunks of weights in flight per thread, ahead of the one in use (RMS kernels; gemv_add): at one row 2 and 3
+// (decode_bench, H100: 450M one-row step 523 -> 502 us with 2 and 4, s6-3; gemv_add 4 -> 3 once the RMS kernels'
+// ring ran across groups: 482.5 -> 472.8 us, 450M down projection 5.6 -> 5.1 us, s7-4); at more rows 1
+// (deeper cost registers and time: 8 rows 1,077 -> 1,421 us, s6-3; likewise on H100 and H200 in s2-10, s2-11)
 #define GEMV_PF(R) ((R) == 1 ? 2 : 1)
-#define GEMV_ADD_PF(R) ((R) == 1 ? 4 : 1)
+#define GEMV_ADD_PF(R) ((R) == 1 ? 3 : 1)
 // the RMS kernels' weight ring runs across column groups (gemv_team), so TextDecoder launches no more of their blocks
 // than are resident at once (gemvRmsBlocks)
 #define GEMV_RMS_ACROSS_GROUPS 1

@@ -68,6 +68,7 @@ class KernelSignaturesTest {
             Class<?>[] params = method.getParameterTypes();
             int first = 0;
             assertEquals(GpuContext.class, params[first++], method.getName());
+            if (params[first] == boolean.class) first++; // dependent: how it is launched (GpuContext.launchDependent)
             if (params[first] == String.class) first++;
             if (params[first] == Kernels.Grid.class) first++;
             else if (params[first] == int.class) first++; // rows: the launcher makes its grid

@@ -52,9 +52,20 @@ class BatchingCaptionEngineTest {
             for (int i = 0; i < 12; i++) alone.add(e.submit(request(i, 5 + i, true)).get(10, TimeUnit.SECONDS).tokens());
         }
         ScriptedBackend batched = new ScriptedBackend(61, overlap);
-        try (BatchingCaptionEngine e = engine(batched, 8)) {
+        // the first prefill waits until every request is preprocessed, so that batches form however slowly the
+        // preprocessing threads run (a loaded 2-core machine once admitted every request alone)
+        batched.prefillGate = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicInteger prepared = new java.util.concurrent.atomic.AtomicInteger();
+        try (BatchingCaptionEngine e = new BatchingCaptionEngine(batched, (r, t) -> {
+                    PreparedRequest p = prepare(r, t);
+                    prepared.incrementAndGet();
+                    return p;
+                }, tokens -> Arrays.toString(tokens), IMAGE_TOKEN, EOS, 2, 8, 64, "scripted", () -> { })) {
             List<CompletableFuture<CaptionResult>> futures = new ArrayList<>();
             for (int i = 0; i < 12; i++) futures.add(e.submit(request(i, 5 + i, true)));
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (prepared.get() < 12 && System.nanoTime() < deadline) Thread.sleep(5);
+            batched.prefillGate.countDown();
             for (int i = 0; i < 12; i++) {
                 CaptionResult r = futures.get(i).get(10, TimeUnit.SECONDS);
                 assertArrayEquals(alone.get(i), r.tokens(), "request " + i);

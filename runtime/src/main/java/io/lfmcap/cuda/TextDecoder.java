@@ -193,7 +193,7 @@ final class TextDecoder implements AutoCloseable {
             embed(dGather, dFromPrev, n);
             if (small) smallBatchLayers(p);
             else layers(p);
-            Kernels.argmaxRows(ctx, small, Kernels.Grid.of(n, 1024), logits, vocab, dBanned, tokens);
+            argmax(n, dBanned, small);
         });
         for (Segment seg : segments) seg.sequence().advance(seg.rows());
     }
@@ -346,7 +346,12 @@ final class TextDecoder implements AutoCloseable {
 
     /** Greedy tokens of the last pass's {@code rows} logits rows into {@link #tokens()}; banned: device int per row (-1: none). */
     void argmax(int rows, long banned) {
-        Kernels.argmaxRows(ctx, false, Kernels.Grid.of(rows, 1024), logits, vocab, banned, tokens);
+        argmax(rows, banned, false);
+    }
+
+    /** {@link #argmax(int, long)}; {@code dependent}: right after a small-batch step's lm_head (decode.cu). */
+    private void argmax(int rows, long banned, boolean dependent) {
+        Kernels.argmaxRows(ctx, dependent, Kernels.Grid.of(rows, 1024), logits, vocab, banned, tokens);
     }
 
     private void rmsNorm(long in, long rowIndex, long weight, long out, int rows) {

@@ -44,6 +44,7 @@ __device__ __forceinline__ float4 ldcg4(const float* p) {
 // Programmatic dependent launch (io.lfmcap.cuda.GpuContext.launchDependent): a kernel launched as a programmatic
 // dependent may start while the kernel before it still runs, and must wait before it touches anything that kernel
 // writes. decode.cu's kernels, qk_norm_rope_store and argmax_rows do; launched plainly both instructions do nothing.
+
 // Waits until the kernel before this one (a programmatic launch's primary) has finished and its writes are
 // visible; a no-op for a plain launch.
 __device__ __forceinline__ void pdl_wait() {

@@ -6,7 +6,8 @@
 // usage: decode_bench [shape: 450m | 1.6b | all = all] [graph replays = 200]
 //   1. checks (exit 1 on a failure): every gemv kind for rows 1..8 against fp32 host dot products of the same bf16
 //      inputs (RMS kernels: rms_norm's bf16 rounding of the normalised input), short_conv_step against the host,
-//      attention_decode against attention_simple_paged (fp32, one warp per (row, head)) over head dims 32/64/72/128,
+//      attention_decode against attention_simple_paged (fp32, one warp per (row, head); its q, K and V rows from
+//      qk_norm_rope_store, whose K/V rows attention_decode's own must equal) over head dims 32/64/72/128,
 //      groups 1/2/4/8, key counts 1..4096 and scattered pages; then per shape the whole step: batch invariance (row 0
 //      of an 8-row step bit-equal to the 1-row step's), graph replay bit-equal to plain launches, and (when the kernels
 //      support programmatic dependent launch, DECODE_PDL) the PDL graph bit-equal to the plain one
@@ -50,6 +51,9 @@ static const bool SMALL_PDL = true;
 static const bool SMALL_PDL = false;
 #endif
 static const int ATTN_THREADS = DEC_WARPS * 32;  // TextDecoder: DECODE_ATTENTION_THREADS
+#ifdef ATTENTION_DECODE_FROM_QKV  // kernels where attention_decode does qk_norm_rope_store's work
+#define FUSED_ATTENTION 1
+#endif
 
 
 static cudaStream_t stream;
@@ -202,7 +206,7 @@ static const int QK_BLOCK = 32 * QK_HEADS_PER_BLOCK;
 #else
 static const int QK_BLOCK = 32;
 #endif
-static dim3 qkGrid(int rows, const Shape& s) { return dim3(rows, (s.heads + 2 * s.kvHeads + QK_BLOCK / 32 - 1) / (QK_BLOCK / 32)); }
+[[maybe_unused]] static dim3 qkGrid(int rows, const Shape& s) { return dim3(rows, (s.heads + 2 * s.kvHeads + QK_BLOCK / 32 - 1) / (QK_BLOCK / 32)); }
 static const int CONV_L = 3, MAX_SEQ = 8;
 #ifdef STEP_THREADS  // the step kernel (not in kernels older than it)
 // TextDecoder: decode_step_rN's dynamic shared memory
@@ -228,6 +232,7 @@ struct Model {
 #endif
 
     explicit Model(const Shape& s) : sh(s) {
+        seedCounter = 1000;  // the same weights whatever the checks before drew (the logits checksum compares builds)
         const int H = s.H, qW = s.heads * s.hd;
         maxPages = 8;  // keys <= 512 per sequence in the step
         pages = MAX_SEQ * maxPages + 5;
@@ -311,6 +316,22 @@ struct Model {
     }
 #endif
 
+    // an attention layer after its in-projection (big): q/k norm, RoPE, K/V store and decode attention into mixed
+    void attention(const Layer& y, int rows, bool pdl) {
+        const Shape& s = sh;
+        const int qW = s.heads * s.hd;
+#ifdef FUSED_ATTENTION
+        launch(attention_decode, dim3(s.kvHeads, rows), ATTN_THREADS, 0, pdl, (const float*)big, (const float*)y.qNorm,
+               (const float*)y.kNorm, 1e-5f, (const float*)invFreq, y.kPool, y.vPool, mixed, qW, s.heads, s.kvHeads, s.hd,
+               1.0f / sqrtf((float)s.hd), (const int*)segSlot, (const int*)segKeys, (const int*)pageTable, maxPages);
+#else
+        launch(qk_norm_rope_store, qkGrid(rows, s), QK_BLOCK, 0, pdl && SMALL_PDL, big, s.heads, s.kvHeads, s.hd, y.qNorm,
+               y.kNorm, 1e-5f, rowPos, rowSlot, pageTable, maxPages, invFreq, q, y.kPool, y.vPool);
+        launch(attention_decode, dim3(s.kvHeads, rows), ATTN_THREADS, 0, pdl, q, qW, y.kPool, y.vPool, mixed, qW, s.heads,
+               s.kvHeads, s.hd, 1.0f / sqrtf((float)s.hd), segSlot, segKeys, pageTable, maxPages);
+#endif
+    }
+
     // TextDecoder.decodeStep's graph body with smallBatchLayers: embed, layers, final norm + lm_head, argmax
     void step(int rows, bool pdl) {
         const Shape& s = sh;
@@ -320,10 +341,7 @@ struct Model {
             const Layer& y = L[l];
             gemvNormed(false, x, y.opNorm, y.mix, y.mixRows, H, big, rows, pdl);
             if (s.attention(l)) {
-                launch(qk_norm_rope_store, qkGrid(rows, s), QK_BLOCK, 0, pdl && SMALL_PDL, big, s.heads, s.kvHeads, s.hd, y.qNorm,
-                       y.kNorm, 1e-5f, rowPos, rowSlot, pageTable, maxPages, invFreq, q, y.kPool, y.vPool);
-                launch(attention_decode, dim3(s.kvHeads, rows), ATTN_THREADS, 0, pdl, q, qW, y.kPool, y.vPool, mixed, qW, s.heads,
-                       s.kvHeads, s.hd, 1.0f / sqrtf((float)s.hd), segSlot, segKeys, pageTable, maxPages);
+                attention(y, rows, pdl);
                 gemvAdd(mixed, y.out, H, qW, x, H, rows, pdl);
             } else {
                 launch(short_conv_step, dim3((H + 255) / 256, rows), 256, 0, pdl, big, H, y.taps, CONV_L, y.convState,
@@ -504,8 +522,37 @@ static void checkAttention() {
         CK(cudaMemset(a, 0xff, (long)rows * heads * c.hd * 2));  // NaN: what the kernel forgets stays NaN
         const int ld = heads * c.hd;
         const float scale = 1.0f / sqrtf((float)c.hd);
+#ifdef FUSED_ATTENTION
+        // attention_decode from the in-projection's output against qk_norm_rope_store, then the reference attention; the
+        // new rows it stores in its own copy of the pools must equal qk_norm_rope_store's
+        const int width = (heads + 2 * c.kvHeads) * c.hd;
+        float *qkv = randF32((long)rows * width, 0.f, 2.f), *qNorm = randF32(c.hd, 1.f, 0.2f), *kNorm = randF32(c.hd, 1.f, 0.2f);
+        std::vector<float> inv(c.hd / 2);
+        for (int j = 0; j < c.hd / 2; j++) inv[j] = (float)pow(1000000.0, -2.0 * j / c.hd);
+        float* invFreq = randF32(c.hd / 2, 0.f, 0.f);
+        CK(cudaMemcpy(invFreq, inv.data(), inv.size() * 4, cudaMemcpyHostToDevice));
+        bf16 *k2, *v2;
+        CK(cudaMalloc(&k2, pool * 2));
+        CK(cudaMalloc(&v2, pool * 2));
+        CK(cudaMemcpy(k2, k, pool * 2, cudaMemcpyDeviceToDevice));
+        CK(cudaMemcpy(v2, v, pool * 2, cudaMemcpyDeviceToDevice));
+        launch(attention_decode, dim3(c.kvHeads, rows), ATTN_THREADS, 0, false, (const float*)qkv, (const float*)qNorm,
+               (const float*)kNorm, 1e-5f, (const float*)invFreq, k2, v2, a, ld, heads, c.kvHeads, c.hd, scale, (const int*)dSlot,
+               (const int*)dKeys, (const int*)dPt, maxPages);
+        launch(qk_norm_rope_store, dim3(rows, (heads + 2 * c.kvHeads + QK_BLOCK / 32 - 1) / (QK_BLOCK / 32)), QK_BLOCK, 0, false,
+               (const float*)qkv, heads, c.kvHeads, c.hd, (const float*)qNorm, (const float*)kNorm, 1e-5f, (const int*)dCausal,
+               (const int*)dSlot, (const int*)dPt, maxPages, (const float*)invFreq, q, k, v);
+        CK(cudaStreamSynchronize(stream));
+        long poolDiff = 0;
+        {
+            std::vector<bf16> ka = host(k, pool), kb = host(k2, pool), va = host(v, pool), vb = host(v2, pool);
+            for (long i = 0; i < pool; i++) poolDiff += (ka[i] != kb[i]) + (va[i] != vb[i]);
+        }
+        cudaFree(qkv); cudaFree(qNorm); cudaFree(kNorm); cudaFree(invFreq); cudaFree(k2); cudaFree(v2);
+#else
         launch(attention_decode, dim3(c.kvHeads, rows), ATTN_THREADS, 0, false, (const bf16*)q, ld, (const bf16*)k, (const bf16*)v, a,
                ld, heads, c.kvHeads, c.hd, scale, (const int*)dSlot, (const int*)dKeys, (const int*)dPt, maxPages);
+#endif
         launch(attention_simple_paged, dim3(c.group, c.kvHeads, rows), 32, 0, false, (const bf16*)q, ld, (const bf16*)k, (const bf16*)v,
                0, b, ld, heads, c.kvHeads, scale, (const int*)dQRow, (const int*)dOne, (const int*)dSlot, (const int*)dKeys,
                (const int*)dCausal, (const int*)dPt, maxPages, c.hd);
@@ -524,6 +571,10 @@ static void checkAttention() {
         char what[200];
         snprintf(what, sizeof what, "attention_decode hd %d, group %d, %d kv heads, keys %s", c.hd, c.group, c.kvHeads, keys.c_str());
         verdict(what, err, ref, 2e-2, finite);
+#ifdef FUSED_ATTENTION
+        snprintf(what, sizeof what, "attention_decode hd %d, group %d: new K/V rows vs qk_norm_rope_store (values differing)", c.hd, c.group);
+        verdict(what, (double)poolDiff, 1.0, 0.0);
+#endif
         cudaFree(k); cudaFree(v); cudaFree(q); cudaFree(a); cudaFree(b);
         cudaFree(dPt); cudaFree(dSlot); cudaFree(dQRow); cudaFree(dOne); cudaFree(dCausal); cudaFree(dKeys);
     }
@@ -562,6 +613,13 @@ static void checkStep(Model& m) {
         return diff;
     };
     std::vector<float> one = run(1, 0), eight = run(8, 0);
+    unsigned long long fnv = 1469598103934665603ull;  // the one-row step's logits and token: equal across builds of equal math
+    for (long i = 0; i <= V; i++) {
+        unsigned u;
+        memcpy(&u, &one[i], 4);
+        fnv = (fnv ^ u) * 1099511628211ull;
+    }
+    printf("  %-72s %016llx\n", "one-row step logits + token, FNV-1a (compare across builds)", fnv);
     bool finite = true;
     for (long i = 0; i < 8 * V; i++) finite &= std::isfinite(eight[i]);
     long d = same(one, eight, V) + (one[V] != eight[8 * V]);
@@ -656,7 +714,8 @@ static void stepTrace(Model& m, int rows) {
 
 static void timeShape(Model& m, int replays) {
     const Shape& s = m.sh;
-    const int H = s.H, qW = s.heads * s.hd;
+    const int H = s.H;
+    [[maybe_unused]] const int qW = s.heads * s.hd;  // the unfused attention kinds
     std::vector<int> conv, attn;
     for (int l = 0; l < s.layers; l++) (s.attention(l) ? attn : conv).push_back(l);
     const auto convState = m.saveConv();
@@ -672,8 +731,12 @@ static void timeShape(Model& m, int replays) {
             {"gemv_rms in-proj conv 3H x H", [&](int i, bool p) { const Layer& y = m.L[conv[i % conv.size()]]; gemvNormed(false, m.x, y.opNorm, y.mix, y.mixRows, H, m.big, rows, p); }, 2L * 3 * H * H, (int)conv.size()},
             {"gemv_rms in-proj attention qkv", [&](int i, bool p) { const Layer& y = m.L[attn[i % attn.size()]]; gemvNormed(false, m.x, y.opNorm, y.mix, y.mixRows, H, m.big, rows, p); }, 2L * (s.heads + 2 * s.kvHeads) * s.hd * H, (int)attn.size()},
             {"short_conv_step", [&](int i, bool p) { const Layer& y = m.L[conv[i % conv.size()]]; launch(short_conv_step, dim3((H + 255) / 256, rows), 256, 0, p, m.big, H, y.taps, CONV_L, y.convState, (long)(CONV_L - 1) * H, m.segSlot, m.mixed); }, 0, (int)conv.size()},
+#ifdef FUSED_ATTENTION
+            {"attention_decode +qk (GB/s of K, V)", [&](int i, bool p) { m.attention(m.L[attn[i % attn.size()]], rows, p); }, kvBytes, (int)attn.size()},
+#else
             {"qk_norm_rope_store", [&](int i, bool p) { const Layer& y = m.L[attn[i % attn.size()]]; launch(qk_norm_rope_store, qkGrid(rows, s), QK_BLOCK, 0, p && SMALL_PDL, m.big, s.heads, s.kvHeads, s.hd, y.qNorm, y.kNorm, 1e-5f, m.rowPos, m.rowSlot, m.pageTable, m.maxPages, m.invFreq, m.q, y.kPool, y.vPool); }, 0, (int)attn.size()},
             {"attention_decode (GB/s of K, V)", [&](int i, bool p) { const Layer& y = m.L[attn[i % attn.size()]]; launch(attention_decode, dim3(s.kvHeads, rows), ATTN_THREADS, 0, p, m.q, qW, y.kPool, y.vPool, m.mixed, qW, s.heads, s.kvHeads, s.hd, 1.0f / sqrtf((float)s.hd), m.segSlot, m.segKeys, m.pageTable, m.maxPages); }, kvBytes, (int)attn.size()},
+#endif
             {"gemv_add out-proj H x H", [&](int i, bool p) { const Layer& y = m.L[conv[i % conv.size()]]; gemvAdd(m.mixed, y.out, H, H, m.x, H, rows, p); }, 2L * H * H, (int)conv.size()},
             {"gemv_rms_silu gate/up 2F x H", [&](int i, bool p) { const Layer& y = m.L[i % s.layers]; gemvNormed(true, m.x, y.ffnNorm, y.gateUp, s.ffn, H, m.act, rows, p); }, 2L * 2 * s.ffn * H, s.layers},
             {"gemv_add down H x F", [&](int i, bool p) { const Layer& y = m.L[i % s.layers]; gemvAdd(m.act, y.down, H, s.ffn, m.x, H, rows, p); }, 2L * s.ffn * H, s.layers},

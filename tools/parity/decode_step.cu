@@ -226,9 +226,8 @@ __device__ __forceinline__ void gemv_streamed(const void* in, int rows, const fl
 }
 
 // The attention phase of one layer: block b takes (kv head g, row s) = (b % kvHeads, b / kvHeads), b += gridDim.x.
-// Its warps run qk_norm_rope_store's math for the group's query heads (into shared memory, bf16-rounded as
-// attention_decode reads them), the key head and the value head (into the sequence's pages); then the block runs
-// attention_decode's body on them. Not inlined: its registers are allocated apart from the GEMV phases'.
+// It runs attention_decode's two halves (decode.cu attention_decode_front, then the attention body) for each.
+// Not inlined: its registers are allocated apart from the GEMV phases'.
 __device__ __noinline__ void step_attention(const StepLayer& L, const float* big, int rows, int heads, int kvHeads, int hd,
         float eps, float scale, const int* __restrict__ rowPos, const int* __restrict__ segSlot, const int* __restrict__ segKeys,
         const int* __restrict__ pageTable, int maxPages, const float* __restrict__ invFreq, bf16* mixed, unsigned char* smem) {
@@ -237,22 +236,12 @@ __device__ __noinline__ void step_attention(const StepLayer& L, const float* big
     float (*sMax)[DEC_GROUP] = (float (*)[DEC_GROUP])(sBuf + DEC_WARPS * DEC_BUF);
     float (*sSum)[DEC_GROUP] = sMax + DEC_WARPS;
     const int group = heads / kvHeads, width = (heads + 2 * kvHeads) * hd;
-    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     for (int b = blockIdx.x; b < kvHeads * rows; b += gridDim.x) {
         const int g = b % kvHeads, s = b / kvHeads;
         const int pos = rowPos[s], slot = segSlot[s];
         const float* row = big + (long)s * width;
-        if (warp < group) {
-            qk_norm_rope_head(row + (long)(g * group + warp) * hd, hd, L.qNorm, eps, pos, invFreq,
-                              [&](int i, bf16 v) { sq[warp][i] = bf2f(v); });
-        } else if (warp == group) {
-            bf16* dst = L.keys + kv_row(pageTable, maxPages, slot, pos, kvHeads, g, hd);
-            qk_norm_rope_head(row + (long)(heads + g) * hd, hd, L.kNorm, eps, pos, invFreq, [&](int i, bf16 v) { dst[i] = v; });
-        } else if (warp == group + 1) {
-            bf16* dst = L.values + kv_row(pageTable, maxPages, slot, pos, kvHeads, g, hd);
-            const float* src = row + (long)(heads + kvHeads + g) * hd;
-            for (int i = lane; i < hd; i += 32) dst[i] = f2bf(ldcg(src + i));
-        }
+        attention_decode_front(row, g, pos, slot, heads, kvHeads, hd, L.qNorm, L.kNorm, eps, invFreq, L.keys, L.values, pageTable,
+                               maxPages, sq);
         __syncthreads();
         const int keys = segKeys[s];
         const int* pages = pageTable + (long)slot * maxPages;

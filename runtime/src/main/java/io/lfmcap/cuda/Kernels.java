@@ -83,18 +83,14 @@ final class Kernels {
     /** Heads (one warp each) per block of qk_norm_rope_store (kernels.cu QK_HEADS_PER_BLOCK). */
     static final int QK_HEADS_PER_BLOCK = 4;
 
-    /**
-     * All {@code heads + 2 kvHeads} heads of {@code rows} rows; {@code dependent}: as a programmatic dependent of the
-     * kernel before it (a small-batch decode step's in-projection, decode.cu).
-     */
+    /** All {@code heads + 2 kvHeads} heads of {@code rows} rows (a small-batch step does this in decode.cu attention_decode). */
     @Kernel("qk_norm_rope_store")
-    static void qkNormRopeStore(GpuContext ctx, boolean dependent, int rows, long qkv, int heads, int kvHeads, int hd, long qNormW, long kNormW, float eps,
+    static void qkNormRopeStore(GpuContext ctx, int rows, long qkv, int heads, int kvHeads, int hd, long qNormW, long kNormW, float eps,
                                 long rowPos, long rowSlot, long pageTable, int maxPages, long invFreq, long qOut, long kPool, long vPool) {
         int blocksPerRow = (heads + 2 * kvHeads + QK_HEADS_PER_BLOCK - 1) / QK_HEADS_PER_BLOCK;
         Grid g = new Grid(rows, blocksPerRow, 1, 32 * QK_HEADS_PER_BLOCK);
-        Object[] args = {qkv, heads, kvHeads, hd, qNormW, kNormW, eps, rowPos, rowSlot, pageTable, maxPages, invFreq, qOut, kPool, vPool};
-        if (dependent) launchDependent(ctx, "qk_norm_rope_store", g, 0, args);
-        else launch(ctx, "qk_norm_rope_store", g, args);
+        launch(ctx, "qk_norm_rope_store", g, qkv, heads, kvHeads, hd, qNormW, kNormW, eps, rowPos, rowSlot, pageTable, maxPages, invFreq,
+                qOut, kPool, vPool);
     }
 
     /** The most rows per thread of short_conv, and the longest conv kernel it takes (kernels.cu CONV_ROWS, CONV_MAX_L). */
@@ -198,11 +194,13 @@ final class Kernels {
         launchDependent(ctx, "short_conv_step", g, 0, bcx, h, taps, l, state, slotStride, segSlot, y);
     }
 
+    /** An attention layer of a small-batch step after its in-projection {@code qkv}: q/k norm, RoPE, K/V store, attention. */
     @Kernel("attention_decode")
-    static void attentionDecode(GpuContext ctx, Grid g, long q, int ldq, long kPool, long vPool, long out, int ldo, int heads,
-                                int kvHeads, int hd, float scale, long segSlot, long segKeyCount, long pageTable, int maxPages) {
-        launchDependent(ctx, "attention_decode", g, 0, q, ldq, kPool, vPool, out, ldo, heads, kvHeads, hd, scale, segSlot,
-                segKeyCount, pageTable, maxPages);
+    static void attentionDecode(GpuContext ctx, Grid g, long qkv, long qNormW, long kNormW, float eps, long invFreq, long kPool,
+                                long vPool, long out, int ldo, int heads, int kvHeads, int hd, float scale, long segSlot,
+                                long segKeyCount, long pageTable, int maxPages) {
+        launchDependent(ctx, "attention_decode", g, 0, qkv, qNormW, kNormW, eps, invFreq, kPool, vPool, out, ldo, heads, kvHeads, hd,
+                scale, segSlot, segKeyCount, pageTable, maxPages);
     }
 
     @Kernel({"attention_simple_direct", "attention_simple_paged"})

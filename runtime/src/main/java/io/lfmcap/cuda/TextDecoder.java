@@ -242,7 +242,7 @@ final class TextDecoder implements AutoCloseable {
             rmsNorm(x, 0, lw.operatorNorm(), normed, rows);
             if (cfg.isAttention(layer)) {
                 ctx.gemm.linear(normed, rows, lw.mix(), big, true, false);
-                Kernels.qkNormRopeStore(ctx, false, rows, big, heads, kvHeads, headDim,
+                Kernels.qkNormRopeStore(ctx, rows, big, heads, kvHeads, headDim,
                         lw.qNorm(), lw.kNorm(), eps, p.rowPos(), p.rowSlot(), kv.pageTable(), kv.maxPagesPerSequence(), w.invFreq(),
                         q, kv.keys(layer), kv.values(layer));
                 Attention.run(ctx, simpleAttention, headDim, true, q, qWidth, kv.keys(layer), kv.values(layer), 0, mixed, qWidth,
@@ -269,7 +269,7 @@ final class TextDecoder implements AutoCloseable {
      * {@link #layers} for a decode step of a few sequences (one row each), with decode.cu's fused kernels: per
      * layer RMSNorm + in-projection, conv step or (q/k norm, RoPE, store) + decode attention, out-projection +
      * residual, RMSNorm + gate/up + SiLU-mul, down-projection + residual; then final RMSNorm + lm_head. Same
-     * rounding points as {@link #layers}; 5-6 launches per layer instead of 8-9 plus split-K reductions.
+     * rounding points as {@link #layers}; 5 launches per layer instead of 8-9 plus split-K reductions.
      */
     private void smallBatchLayers(Pass p) {
         int rows = p.rows(), s = p.segments();
@@ -279,12 +279,9 @@ final class TextDecoder implements AutoCloseable {
             DeviceWeights.TextLayer lw = w.layers()[layer];
             gemvNormed(false, x, lw.operatorNorm(), lw.mix(), lw.mix().rows(), big, rows);
             if (cfg.isAttention(layer)) {
-                Kernels.qkNormRopeStore(ctx, true, rows, big, heads, kvHeads, headDim,
-                        lw.qNorm(), lw.kNorm(), eps, p.rowPos(), p.rowSlot(), kv.pageTable(), kv.maxPagesPerSequence(), w.invFreq(),
-                        q, kv.keys(layer), kv.values(layer));
-                Kernels.attentionDecode(ctx, new Kernels.Grid(kvHeads, s, 1, DECODE_ATTENTION_THREADS), q, qWidth, kv.keys(layer),
-                        kv.values(layer), mixed, qWidth, heads, kvHeads, headDim, scale, p.segSlot(), p.segKeys(), kv.pageTable(),
-                        kv.maxPagesPerSequence());
+                Kernels.attentionDecode(ctx, new Kernels.Grid(kvHeads, s, 1, DECODE_ATTENTION_THREADS), big, lw.qNorm(), lw.kNorm(), eps,
+                        w.invFreq(), kv.keys(layer), kv.values(layer), mixed, qWidth, heads, kvHeads, headDim, scale, p.segSlot(),
+                        p.segKeys(), kv.pageTable(), kv.maxPagesPerSequence());
             } else {
                 Kernels.shortConvStep(ctx, new Kernels.Grid(convBlocks, s, 1, 256), big, hidden, lw.convTaps(), cfg.convKernel(),
                         kv.convState(layer), kv.convSlotStride(), p.segSlot(), mixed);

@@ -5,7 +5,7 @@
 //   gemv_rms_silu_rN  act bf16  = silu(g) * u, [g | u] = RMSNorm(x) W13^T   (rms_norm + GEMM + silu_mul)
 //   gemv_add_rN       out fp32 += in W^T                   (GEMM with beta = 1: the residual add)
 //   short_conv_step   short_conv + short_conv_state for one new row per sequence
-//   attention_decode  one query row per sequence against its KV pages, split over warps
+//   attention_decode  qk_norm_rope_store + decode attention: one new row per sequence against its KV pages
 // with the general path's rounding points: the normalised input is rounded to bf16 exactly as rms_norm
 // rounds it, products accumulate in fp32, silu_mul's formula. Compiled after kernels.cu as one NVRTC
 // program (io.lfmcap.cuda.KernelModule): bf16, Vec16, f2bf, bf2f and PAGE_TOKENS come from there.
@@ -558,22 +558,46 @@ __device__ __forceinline__ void attention_decode_heads(int g, int s, const bf16*
 #undef DEC_BODY
 }
 
-extern "C" __global__ void __launch_bounds__(512) attention_decode(const bf16* __restrict__ q, int ldq,
-        const bf16* __restrict__ kPool, const bf16* __restrict__ vPool, bf16* __restrict__ out, int ldo, int heads,
-        int kvHeads, int hd, float scale, const int* __restrict__ segSlot, const int* __restrict__ segKeyCount,
-        const int* __restrict__ pageTable, int maxPages) {
+// qk_norm_rope_store's work for the heads of kv head g of one new row (position pos of the sequence in slot), by a block
+// of at least (group + 2) warps (kernels.cu qk_norm_rope_head): warp h < group normalises and rotates q head g * group + h
+// into sq as bf16 values, warp group its K head into the sequence's page, warp group + 1 copies its V head. row: the
+// row's in-projection output, fp32 [(heads + 2 kvHeads) hd]. The caller meets its block before it attends.
+__device__ __forceinline__ void attention_decode_front(const float* row, int g, int pos, int slot, int heads, int kvHeads, int hd,
+        const float* __restrict__ qNormW, const float* __restrict__ kNormW, float eps, const float* __restrict__ invFreq,
+        bf16* kPool, bf16* vPool, const int* __restrict__ pageTable, int maxPages, float (*sq)[128]) {
+    const int group = heads / kvHeads, warp = threadIdx.x >> 5;
+    if (warp < group) {
+        qk_norm_rope_head(row + (long)(g * group + warp) * hd, hd, qNormW, eps, pos, invFreq, [&](int i, bf16 v) { sq[warp][i] = bf2f(v); });
+    } else if (warp == group) {
+        bf16* dst = kPool + kv_row(pageTable, maxPages, slot, pos, kvHeads, g, hd);
+        qk_norm_rope_head(row + (long)(heads + g) * hd, hd, kNormW, eps, pos, invFreq, [&](int i, bf16 v) { dst[i] = v; });
+    } else if (warp == group + 1) {
+        bf16* dst = vPool + kv_row(pageTable, maxPages, slot, pos, kvHeads, g, hd);
+        const float* src = row + (long)(heads + kvHeads + g) * hd;
+        for (int i = threadIdx.x & 31; i < hd; i += 32) dst[i] = f2bf(ldcg(src + i));
+    }
+}
+
+#define ATTENTION_DECODE_FROM_QKV 1  // attention_decode takes the in-projection's output: a small-batch step has no qk_norm_rope_store
+// An attention layer of a small-batch step after its in-projection: attention_decode_front, then decode attention of
+// the new row (segment s, position keys - 1) over the sequence's keys, the new one included. qkv fp32 [segments,
+// (heads + 2 kvHeads) hd]. grid (kvHeads, segments), block (group + 2) x 32 .. DEC_WARPS x 32 threads.
+extern "C" __global__ void __launch_bounds__(512) attention_decode(const float* __restrict__ qkv, const float* __restrict__ qNormW,
+        const float* __restrict__ kNormW, float eps, const float* __restrict__ invFreq, bf16* __restrict__ kPool,
+        bf16* __restrict__ vPool, bf16* __restrict__ out, int ldo, int heads, int kvHeads, int hd, float scale,
+        const int* __restrict__ segSlot, const int* __restrict__ segKeyCount, const int* __restrict__ pageTable, int maxPages) {
     __shared__ alignas(16) float sq[DEC_GROUP][128];
     __shared__ alignas(16) float sBuf[DEC_WARPS * DEC_BUF];
     __shared__ float sMax[DEC_WARPS][DEC_GROUP], sSum[DEC_WARPS][DEC_GROUP];
     const int g = blockIdx.x, s = blockIdx.y, group = heads / kvHeads;
-    // the sequence's key count and pages were uploaded before the step: read before waiting
-    const int keys = segKeyCount[s];
-    const int* pages = pageTable + (long)segSlot[s] * maxPages;
+    // the sequence's key count, slot and pages were uploaded before the step: read before waiting
+    const int keys = segKeyCount[s], slot = segSlot[s];
+    const int* pages = pageTable + (long)slot * maxPages;
     pdl_wait();
     pdl_launch_dependents();
-    for (int i = threadIdx.x; i < group * hd; i += blockDim.x)
-        sq[i / hd][i % hd] = bf2f(q[(long)s * ldq + (long)g * group * hd + i]);
-    __syncthreads();
+    attention_decode_front(qkv + (long)s * (heads + 2 * kvHeads) * hd, g, keys - 1, slot, heads, kvHeads, hd, qNormW, kNormW, eps,
+                           invFreq, kPool, vPool, pageTable, maxPages, sq);
+    __syncthreads();  // q is staged, the new K and V rows are in their page
     if (hd <= 64)
         attention_decode_heads<64>(g, s, kPool, vPool, out, ldo, kvHeads, hd, group, scale, keys, pages, sq, sBuf, sMax, sSum);
     else

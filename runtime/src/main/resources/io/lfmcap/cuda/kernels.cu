@@ -43,7 +43,7 @@ __device__ __forceinline__ float4 ldcg4(const float* p) {
 
 // Programmatic dependent launch (io.lfmcap.cuda.GpuContext.launchDependent): a kernel launched as a programmatic
 // dependent may start while the kernel before it still runs, and must wait before it touches anything that kernel
-// writes. decode.cu's kernels, qk_norm_rope_store and argmax_rows do; launched plainly both instructions do nothing.
+// writes. decode.cu's kernels and argmax_rows do; launched plainly both instructions do nothing.
 
 // Waits until the kernel before this one (a programmatic launch's primary) has finished and its writes are
 // visible; a no-op for a plain launch.
@@ -228,8 +228,6 @@ extern "C" __global__ void __launch_bounds__(128) qk_norm_rope_store(
         const int* __restrict__ pageTable, int maxPages, const float* __restrict__ invFreq, bf16* __restrict__ qOut,
         bf16* __restrict__ kPool, bf16* __restrict__ vPool) {
     const int r = blockIdx.x, h = blockIdx.y * QK_HEADS_PER_BLOCK + (threadIdx.x >> 5);
-    pdl_wait();  // a decode step launches it as a programmatic dependent of the in-projection
-    pdl_launch_dependents();
     if (h >= heads + 2 * kvHeads) return;
     const long width = (long)(heads + 2 * kvHeads) * hd;
     const float* src = qkv + r * width + (long)h * hd;

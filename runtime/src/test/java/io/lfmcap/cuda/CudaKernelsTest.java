@@ -160,7 +160,7 @@ class CudaKernelsTest {
                 long dQkv = gpu.f32(qkv), dqw = gpu.f32(qw), dkw = gpu.f32(kw), dPos = gpu.i32(pos), dSlot = gpu.i32(slot);
                 long dTable = gpu.i32(table), dInv = gpu.f32(inv);
                 long q = gpu.poisoned(2L * rows * heads * hd), k = gpu.poisoned(2L * pages * pageElems), v = gpu.poisoned(2L * pages * pageElems);
-                Kernels.qkNormRopeStore(gpu.ctx, false, rows, dQkv, heads, kvHeads, hd,
+                Kernels.qkNormRopeStore(gpu.ctx, rows, dQkv, heads, kvHeads, hd,
                         dqw, dkw, 1e-5f, dPos, dSlot, dTable, maxPages, dInv, q, k, v);
                 return new float[][] {gpu.readBf16(q, rows * heads * hd), gpu.readBf16(k, (int) (pages * pageElems)),
                         gpu.readBf16(v, (int) (pages * pageElems))};

@@ -13,7 +13,10 @@
 set -uo pipefail
 OUT=${OUT:-/tmp/cuda-perf}; mkdir -p "$OUT"
 RUNS=${RUNS:-"450m:1:8:off 450m:1:8:on 450m:128:128:on 1.6b:1:8:on 1.6b:128:128:on"}
-base="--add-modules=jdk.incubator.vector -Xmx24g -Dorg.bytedeco.javacpp.maxPhysicalBytes=0"
+# the heap committed and touched at start (-Xms = -Xmx, AlwaysPreTouch): a heap that grows during the timed run faults in
+# its new pages inside G1's young pauses, which left the device idle ~110 ms per 9 s run at 450M batch 2048 (s8-10:
+# 878 images/s without, 907-908 with; docs/PERF_NOTES.md)
+base="--add-modules=jdk.incubator.vector -Xmx24g -Xms24g -XX:+AlwaysPreTouch -Dorg.bytedeco.javacpp.maxPhysicalBytes=0"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$OUT/gpu.txt"
 summary="$OUT/summary.md"
 echo "| run | images/s | decode tok/s/seq | gpu ms/step | ms/img vision (gpu) | ms/img prefill (gpu) | ms/img decode (gpu) | gpu busy/wall ms | gpu idle ms between phases (>= 1 ms) | gpu MiB in use | KV tokens | JVM GC ms |" > "$summary"

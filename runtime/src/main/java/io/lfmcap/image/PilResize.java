@@ -16,7 +16,8 @@ import java.util.Arrays;
  * Horizontal pass first, only over the source rows the vertical pass reads ({@code ybox}), into an
  * 8-bit buffer; then the vertical pass. Each output sample: accumulator starting at 1 << 21, plus
  * sample * weight, shifted right 22 and clamped to 0..255 ({@code clip8}). A pass runs only if its
- * axis changes size; same size in and out is a copy.
+ * axis changes size; same size in and out returns the image itself (no one writes an image's pixels after decoding,
+ * and at large batches a copy per image is garbage the engine's collector has to keep up with).
  */
 public final class PilResize {
     /** Pillow's {@code PRECISION_BITS = 32 - 8 - 2}. */
@@ -29,7 +30,7 @@ public final class PilResize {
     public static RgbImage resize(RgbImage image, int width, int height) {
         if (width <= 0 || height <= 0) throw new IllegalArgumentException("target size must be positive: " + width + "x" + height);
         int inW = image.width(), inH = image.height();
-        if (width == inW && height == inH) return new RgbImage(inW, inH, image.pixels().clone());
+        if (width == inW && height == inH) return image;
 
         Coefficients vertical = Coefficients.bilinear(inH, height);
         byte[] src = image.pixels();

@@ -2,7 +2,8 @@ package io.lfmcap.image;
 
 /**
  * A decoded image: 8-bit RGB, interleaved, row-major ({@code pixels[(y*width + x)*3 + c]}), after EXIF
- * orientation and alpha compositing. The common currency between decoding and preprocessing.
+ * orientation and alpha compositing. The common currency between decoding and preprocessing. Its pixels are
+ * shared, not copied (a same-size resize returns the image itself): do not modify them.
  */
 public record RgbImage(int width, int height, byte[] pixels) {
     public RgbImage {

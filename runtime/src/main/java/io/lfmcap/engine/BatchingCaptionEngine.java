@@ -23,8 +23,8 @@ import java.util.stream.IntStream;
  *
  * <pre>
  * submit (any thread) --> waiting --> preprocessing pool: decode, tile, patchify, prompt ids --> ready queue
- *   (at most prepareAhead requests between the pool and admission: the rest wait unpreprocessed, holding only
- *   what the caller gave)
+ *   (at most prepareAhead requests and prepareAheadBytes of patches between the pool and admission, a task per
+ *   thread running: the rest wait unpreprocessed, holding only what the caller gave)
  * worker thread (owns the backend):
  *   admit   the ready requests that fit (maxBatch, the backend's cache budget), together: vision encoder +
  *           projector, merge image rows into the prompt embeddings (HF masked_scatter at image_token_id),
@@ -72,9 +72,19 @@ final class BatchingCaptionEngine implements CaptionEngine {
      * idle (s6-6).
      */
     private final int prepareAhead;
+    /**
+     * Bytes of patches that preprocessed requests may hold ahead of admission: the count bound alone lets large photos
+     * (a 12 MP photo is tiled into up to 11 views, 8.6 MB of patches) hold tens of GB at large batches. A request is
+     * started only below this bound, and only while fewer than {@code preprocessThreads} are being preprocessed, so it
+     * is passed by at most that many requests' patches.
+     */
+    private final long prepareAheadBytes;
+    private final int preprocessThreads;
     private final Object aheadLock = new Object();
     private final ArrayDeque<PrepareTask> waiting = new ArrayDeque<>();  // guarded by aheadLock
     private int ahead;  // guarded by aheadLock
+    private int preprocessingNow;  // started and not finished; guarded by aheadLock
+    private long aheadBytes;  // patches of the preprocessed requests not yet admitted; guarded by aheadLock
     private final Thread worker;
     private volatile boolean closed;
     /**
@@ -89,7 +99,7 @@ final class BatchingCaptionEngine implements CaptionEngine {
     private record Admission(PreparedRequest prepared, CompletableFuture<CaptionResult> future) {}
 
     BatchingCaptionEngine(ModelBackend backend, RequestPreparer preparer, Function<int[], String> detokenizer,
-                          int imageTokenId, int eosTokenId, int preprocessThreads, int maxBatch,
+                          int imageTokenId, int eosTokenId, int preprocessThreads, int maxBatch, long prepareAheadBytes,
                           int maxSequenceTokens, String description, AutoCloseable resources) {
         this.backend = backend;
         this.preparer = preparer;
@@ -102,6 +112,8 @@ final class BatchingCaptionEngine implements CaptionEngine {
         this.resources = resources;
         int id = ENGINES.incrementAndGet();
         this.prepareAhead = Math.max(2 * maxBatch, preprocessThreads);
+        this.prepareAheadBytes = prepareAheadBytes;
+        this.preprocessThreads = preprocessThreads;
         this.preprocessing = Executors.newFixedThreadPool(preprocessThreads, daemonThreads("lfmcap-preprocess-" + id));
         this.sampling = new ForkJoinPool(preprocessThreads);
         this.results = Executors.newSingleThreadExecutor(daemonThreads("lfmcap-results-" + id));
@@ -125,13 +137,17 @@ final class BatchingCaptionEngine implements CaptionEngine {
         return future;
     }
 
-    /** Hands waiting requests to the preprocessing pool while fewer than {@link #prepareAhead} are ahead of admission. */
+    /**
+     * Hands waiting requests to the preprocessing pool while fewer than {@link #prepareAhead} are ahead of admission,
+     * their patches hold less than {@link #prepareAheadBytes} and a thread is free.
+     */
     private void startWaiting() {
         List<PrepareTask> start = new ArrayList<>();
         synchronized (aheadLock) {
-            while (ahead < prepareAhead && !waiting.isEmpty()) {
+            while (ahead < prepareAhead && aheadBytes < prepareAheadBytes && preprocessingNow < preprocessThreads && !waiting.isEmpty()) {
                 start.add(waiting.poll());
                 ahead++;
+                preprocessingNow++;
             }
         }
         for (PrepareTask t : start) {
@@ -143,12 +159,21 @@ final class BatchingCaptionEngine implements CaptionEngine {
         }
     }
 
-    /** {@code n} requests ahead of admission were admitted or failed: their places go to waiting ones. */
-    private void leftAhead(int n) {
+    /** A request ahead of admission was admitted or failed, giving back {@code bytes} of patches: its place goes to a waiting one. */
+    private void leftAhead(long bytes) {
         synchronized (aheadLock) {
-            ahead -= n;
+            ahead--;
+            aheadBytes -= bytes;
         }
         startWaiting();
+    }
+
+    /** A preprocessing task ended, its request's patches ({@code bytes}) now held ahead of admission (0 if it failed). */
+    private void preprocessed(long bytes) {
+        synchronized (aheadLock) {
+            preprocessingNow--;
+            aheadBytes += bytes;
+        }
     }
 
     /** Preprocessing of one request; a task never run (engine closed) fails its future in {@link #close()}. */
@@ -174,8 +199,10 @@ final class BatchingCaptionEngine implements CaptionEngine {
                             + " new tokens exceeds the engine's limit of " + maxSequenceTokens
                             + " tokens; lower max new tokens or the processor's max image tokens");
                 }
+                preprocessed(prepared.patchBytes());
                 ready.add(new Admission(prepared, future));
                 if (closed || stopped != null) drainReady();
+                startWaiting();
                 return;
             } catch (CaptionException e) {
                 future.completeExceptionally(e);
@@ -184,7 +211,8 @@ final class BatchingCaptionEngine implements CaptionEngine {
                 // the task waiting for this row
                 future.completeExceptionally(new CaptionException(ErrorClass.ENGINE_ERROR, request.id(), "preprocessing failed: " + e, e));
             }
-            leftAhead(1);
+            preprocessed(0);
+            leftAhead(0);
         }
     }
 
@@ -201,7 +229,7 @@ final class BatchingCaptionEngine implements CaptionEngine {
                     if (active.isEmpty()) {
                         first = ready.poll(100, TimeUnit.MILLISECONDS);
                         if (first == null) continue;
-                        leftAhead(1);
+                        leftAhead(first.prepared().patchBytes());
                     }
                     List<Starting> starting = collect(first, active.size());
                     if (!starting.isEmpty()) admit(starting, active);
@@ -245,7 +273,7 @@ final class BatchingCaptionEngine implements CaptionEngine {
                 Admission next = ready.peek();
                 if (next == null || !backend.canAllocate(sequenceLength(next.prepared()))) break;
                 a = ready.poll();
-                leftAhead(1);
+                leftAhead(a.prepared().patchBytes());
             }
             starting.addAll(start(a));
             a = null;

@@ -33,7 +33,7 @@ public final class CaptionEngines {
             String description = model.name() + " on " + backend.device();
             return new BatchingCaptionEngine(backend, preparer, ids -> tokenizer.decode(ids, true),
                     config.imageTokenId(), config.text().eosTokenId(), Math.max(1, options.threads()),
-                    options.maxBatch(), options.maxSequenceTokens(), description, tokenizer);
+                    options.maxBatch(), Runtime.getRuntime().maxMemory() / 4, options.maxSequenceTokens(), description, tokenizer);
         } catch (RuntimeException e) {
             tokenizer.close();
             throw e;

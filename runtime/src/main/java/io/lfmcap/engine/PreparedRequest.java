@@ -9,4 +9,10 @@ import java.util.List;
  */
 record PreparedRequest(CaptionRequest request, int[] promptIds, List<PatchGrid> views, int imageTokens,
                        int imageWidth, int imageHeight, long submittedNanos, long preprocessNanos) {
+    /** Bytes its views hold until it is admitted. */
+    long patchBytes() {
+        long n = 0;
+        for (PatchGrid v : views) n += v.bytes();
+        return n;
+    }
 }

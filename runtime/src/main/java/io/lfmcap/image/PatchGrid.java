@@ -84,6 +84,9 @@ public final class PatchGrid {
         return out;
     }
 
+    /** Bytes this view holds: its levels (level form) or its floats (float form). */
+    public long bytes() { return levels != null ? levels.length : 4L * patches.length; }
+
     /** The uint8 levels of the level form (in patch order, as {@link #patches()}); null for the float form. */
     public byte[] levels() { return levels; }
 

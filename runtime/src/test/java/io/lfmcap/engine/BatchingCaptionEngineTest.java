@@ -35,7 +35,7 @@ class BatchingCaptionEngineTest {
 
     private static BatchingCaptionEngine engine(ScriptedBackend backend, int maxBatch) {
         return new BatchingCaptionEngine(backend, BatchingCaptionEngineTest::prepare, tokens -> Arrays.toString(tokens),
-                IMAGE_TOKEN, EOS, 2, maxBatch, 64, "scripted", () -> { });
+                IMAGE_TOKEN, EOS, 2, maxBatch, Long.MAX_VALUE, 64, "scripted", () -> { });
     }
 
     private static CaptionRequest request(int seed, int maxNew, boolean suppressEos) {
@@ -60,7 +60,7 @@ class BatchingCaptionEngineTest {
                     PreparedRequest p = prepare(r, t);
                     prepared.incrementAndGet();
                     return p;
-                }, tokens -> Arrays.toString(tokens), IMAGE_TOKEN, EOS, 2, 8, 64, "scripted", () -> { })) {
+                }, tokens -> Arrays.toString(tokens), IMAGE_TOKEN, EOS, 2, 8, Long.MAX_VALUE, 64, "scripted", () -> { })) {
             List<CompletableFuture<CaptionResult>> futures = new ArrayList<>();
             for (int i = 0; i < 12; i++) futures.add(e.submit(request(i, 5 + i, true)));
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
@@ -160,7 +160,7 @@ class BatchingCaptionEngineTest {
         try (BatchingCaptionEngine e = new BatchingCaptionEngine(backend, (r, t) -> {
                     if (r.id().equals("r9")) throw new StackOverflowError("a decoder's recursion on a crafted file");
                     return prepare(r, t);
-                }, tokens -> Arrays.toString(tokens), IMAGE_TOKEN, EOS, 1, 1, 64, "scripted", () -> { })) {
+                }, tokens -> Arrays.toString(tokens), IMAGE_TOKEN, EOS, 1, 1, Long.MAX_VALUE, 64, "scripted", () -> { })) {
             CompletableFuture<CaptionResult> bad = e.submit(request(9, 6, true));
             List<CompletableFuture<CaptionResult>> good = new ArrayList<>();
             for (int i = 0; i < 4; i++) good.add(e.submit(request(i, 6, true)));  // more than the engine prepares ahead (2)
@@ -206,7 +206,7 @@ class BatchingCaptionEngineTest {
         try (BatchingCaptionEngine e = new BatchingCaptionEngine(backend, (r, t) -> {
                     prepared.incrementAndGet();
                     return prepare(r, t);
-                }, tokens -> Arrays.toString(tokens), IMAGE_TOKEN, EOS, threads, maxBatch, 64, "scripted", () -> { })) {
+                }, tokens -> Arrays.toString(tokens), IMAGE_TOKEN, EOS, threads, maxBatch, Long.MAX_VALUE, 64, "scripted", () -> { })) {
             List<CompletableFuture<CaptionResult>> futures = new ArrayList<>();
             for (int i = 0; i < submitted; i++) futures.add(e.submit(request(i % 50, 3, true)));
             // the worker admits at most a batch and waits in its prefill; twice the batch more may be preprocessed
@@ -215,6 +215,40 @@ class BatchingCaptionEngineTest {
             Thread.sleep(200);
             assertTrue(prepared.get() >= 2 * maxBatch && prepared.get() <= 3 * maxBatch,
                     prepared.get() + " of " + submitted + " requests preprocessed while the first batch's prefill waits");
+            backend.prefillGate.countDown();
+            for (CompletableFuture<CaptionResult> f : futures) assertEquals(3, f.get(10, TimeUnit.SECONDS).generatedTokens());
+            assertEquals(submitted, prepared.get());
+        }
+    }
+
+    @Test
+    void patchesHeldAheadOfAdmissionStayWithinTheirByteBudget() throws Exception {
+        ScriptedBackend backend = new ScriptedBackend(61);
+        backend.prefillGate = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicInteger prepared = new java.util.concurrent.atomic.AtomicInteger();
+        int maxBatch = 8, threads = 2, submitted = 40, viewBytes = 256 * 1024, budgetViews = 4;
+        try (BatchingCaptionEngine e = new BatchingCaptionEngine(backend, (r, t) -> {
+                    prepared.incrementAndGet();
+                    PreparedRequest p = prepare(r, t);  // its view as large as a tiled photo's patches, same values
+                    PatchGrid small = p.views().get(0);
+                    float[] values = new float[small.gridH() * small.gridW() * (viewBytes / 4 / (small.gridH() * small.gridW()))];
+                    Arrays.fill(values, small.patches()[0]);
+                    PatchGrid large = new PatchGrid(small.gridH(), small.gridW(), values.length / (small.gridH() * small.gridW()), values);
+                    return new PreparedRequest(p.request(), p.promptIds(), List.of(large), p.imageTokens(), p.imageWidth(), p.imageHeight(),
+                            p.submittedNanos(), p.preprocessNanos());
+                }, tokens -> Arrays.toString(tokens), IMAGE_TOKEN, EOS, threads, maxBatch, (long) budgetViews * viewBytes, 64,
+                "scripted", () -> { })) {
+            List<CompletableFuture<CaptionResult>> futures = new ArrayList<>();
+            for (int i = 0; i < submitted; i++) futures.add(e.submit(request(i % 50, 3, true)));
+            // the worker admits what is ready (at most a batch) and waits in its prefill; then requests are started while
+            // their patches hold less than the budget, each passing it by at most the threads' requests in progress
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (prepared.get() <= budgetViews && System.nanoTime() < deadline) Thread.sleep(5);
+            Thread.sleep(300);
+            int held = prepared.get();
+            assertTrue(held > budgetViews && held <= maxBatch + budgetViews + threads,
+                    held + " of " + submitted + " requests preprocessed while the first batch's prefill waits (the count bound alone: "
+                            + (maxBatch + 2 * maxBatch) + ")");
             backend.prefillGate.countDown();
             for (CompletableFuture<CaptionResult> f : futures) assertEquals(3, f.get(10, TimeUnit.SECONDS).generatedTokens());
             assertEquals(submitted, prepared.get());

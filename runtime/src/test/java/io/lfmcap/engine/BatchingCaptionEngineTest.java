@@ -199,59 +199,58 @@ class BatchingCaptionEngineTest {
 
     @Test
     void requestsAreNotPreprocessedFarAheadOfAdmission() throws Exception {
-        ScriptedBackend backend = new ScriptedBackend(61);
-        backend.prefillGate = new java.util.concurrent.CountDownLatch(1);
-        java.util.concurrent.atomic.AtomicInteger prepared = new java.util.concurrent.atomic.AtomicInteger();
         int maxBatch = 2, threads = 2, submitted = 30;
-        try (BatchingCaptionEngine e = new BatchingCaptionEngine(backend, (r, t) -> {
-                    prepared.incrementAndGet();
-                    return prepare(r, t);
-                }, tokens -> Arrays.toString(tokens), IMAGE_TOKEN, EOS, threads, maxBatch, Long.MAX_VALUE, 64, "scripted", () -> { })) {
-            List<CompletableFuture<CaptionResult>> futures = new ArrayList<>();
-            for (int i = 0; i < submitted; i++) futures.add(e.submit(request(i % 50, 3, true)));
-            // the worker admits at most a batch and waits in its prefill; twice the batch more may be preprocessed
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (prepared.get() < 2 * maxBatch && System.nanoTime() < deadline) Thread.sleep(5);
-            Thread.sleep(200);
-            assertTrue(prepared.get() >= 2 * maxBatch && prepared.get() <= 3 * maxBatch,
-                    prepared.get() + " of " + submitted + " requests preprocessed while the first batch's prefill waits");
-            backend.prefillGate.countDown();
-            for (CompletableFuture<CaptionResult> f : futures) assertEquals(3, f.get(10, TimeUnit.SECONDS).generatedTokens());
-            assertEquals(submitted, prepared.get());
-        }
+        // the worker admits at most a batch and waits in its prefill; twice the batch more may be preprocessed
+        int held = preprocessedWhileThePrefillWaits(maxBatch, threads, Long.MAX_VALUE, submitted, 2 * maxBatch,
+                BatchingCaptionEngineTest::prepare);
+        assertTrue(held >= 2 * maxBatch && held <= 3 * maxBatch,
+                held + " of " + submitted + " requests preprocessed while the first batch's prefill waits");
     }
 
     @Test
     void patchesHeldAheadOfAdmissionStayWithinTheirByteBudget() throws Exception {
+        int maxBatch = 8, threads = 2, submitted = 40, viewBytes = 256 * 1024, budgetViews = 4;
+        // the worker admits what is ready (at most a batch) and waits in its prefill; then requests are started while
+        // their patches hold less than the budget, each passing it by at most the threads' requests in progress
+        int held = preprocessedWhileThePrefillWaits(maxBatch, threads, (long) budgetViews * viewBytes, submitted, budgetViews + 1,
+                (r, t) -> {
+                    PreparedRequest p = prepare(r, t);  // its view as large as a tiled photo's patches, same values
+                    PatchGrid small = p.views().get(0);
+                    int cells = small.gridH() * small.gridW();
+                    float[] values = new float[cells * (viewBytes / 4 / cells)];
+                    Arrays.fill(values, small.patches()[0]);
+                    PatchGrid large = new PatchGrid(small.gridH(), small.gridW(), values.length / cells, values);
+                    return new PreparedRequest(p.request(), p.promptIds(), List.of(large), p.imageTokens(), p.imageWidth(),
+                            p.imageHeight(), p.submittedNanos(), p.preprocessNanos());
+                });
+        assertTrue(held > budgetViews && held <= maxBatch + budgetViews + threads,
+                held + " of " + submitted + " requests preprocessed while the first batch's prefill waits (the count bound alone: "
+                        + (maxBatch + 2 * maxBatch) + ")");
+    }
+
+    /**
+     * How many of {@code submitted} requests are preprocessed while the engine's first prefill waits: the backend holds
+     * that prefill until at least {@code atLeast} are preprocessed and a little longer; then every request must complete.
+     */
+    private static int preprocessedWhileThePrefillWaits(int maxBatch, int threads, long aheadBytes, int submitted, int atLeast,
+                                                        RequestPreparer preparer) throws Exception {
         ScriptedBackend backend = new ScriptedBackend(61);
         backend.prefillGate = new java.util.concurrent.CountDownLatch(1);
         java.util.concurrent.atomic.AtomicInteger prepared = new java.util.concurrent.atomic.AtomicInteger();
-        int maxBatch = 8, threads = 2, submitted = 40, viewBytes = 256 * 1024, budgetViews = 4;
         try (BatchingCaptionEngine e = new BatchingCaptionEngine(backend, (r, t) -> {
                     prepared.incrementAndGet();
-                    PreparedRequest p = prepare(r, t);  // its view as large as a tiled photo's patches, same values
-                    PatchGrid small = p.views().get(0);
-                    float[] values = new float[small.gridH() * small.gridW() * (viewBytes / 4 / (small.gridH() * small.gridW()))];
-                    Arrays.fill(values, small.patches()[0]);
-                    PatchGrid large = new PatchGrid(small.gridH(), small.gridW(), values.length / (small.gridH() * small.gridW()), values);
-                    return new PreparedRequest(p.request(), p.promptIds(), List.of(large), p.imageTokens(), p.imageWidth(), p.imageHeight(),
-                            p.submittedNanos(), p.preprocessNanos());
-                }, tokens -> Arrays.toString(tokens), IMAGE_TOKEN, EOS, threads, maxBatch, (long) budgetViews * viewBytes, 64,
-                "scripted", () -> { })) {
+                    return preparer.prepare(r, t);
+                }, tokens -> Arrays.toString(tokens), IMAGE_TOKEN, EOS, threads, maxBatch, aheadBytes, 64, "scripted", () -> { })) {
             List<CompletableFuture<CaptionResult>> futures = new ArrayList<>();
             for (int i = 0; i < submitted; i++) futures.add(e.submit(request(i % 50, 3, true)));
-            // the worker admits what is ready (at most a batch) and waits in its prefill; then requests are started while
-            // their patches hold less than the budget, each passing it by at most the threads' requests in progress
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (prepared.get() <= budgetViews && System.nanoTime() < deadline) Thread.sleep(5);
+            while (prepared.get() < atLeast && System.nanoTime() < deadline) Thread.sleep(5);
             Thread.sleep(300);
             int held = prepared.get();
-            assertTrue(held > budgetViews && held <= maxBatch + budgetViews + threads,
-                    held + " of " + submitted + " requests preprocessed while the first batch's prefill waits (the count bound alone: "
-                            + (maxBatch + 2 * maxBatch) + ")");
             backend.prefillGate.countDown();
             for (CompletableFuture<CaptionResult> f : futures) assertEquals(3, f.get(10, TimeUnit.SECONDS).generatedTokens());
             assertEquals(submitted, prepared.get());
+            return held;
         }
     }
 

@@ -5,9 +5,10 @@
 # Each run is MODEL:MAX_BATCH:IMAGES:GRAPHS[:mix|:8g|:sampled]  (GRAPHS on|off: decode CUDA graphs; mix: the mixed
 # workload (--mix); 8g: the engine squeezed into an 8 GB budget (KV cache, vision and prefill workspaces capped);
 # sampled: LiquidAI's recommended sampling (temperature 0.1, min-p 0.15, repetition penalty 1.05) instead of greedy).
-# PROFILE=1 adds Nsight Compute kernel times (gpu__time_duration, graphs off so each launch is seen) of
-#   one 450m image with 3 new tokens at batch 1 (vision, prefill, decode steps) and of a batch of 32 images
-#   (one vision pass, packed prefill, one decode step of 32) -> $OUT/ncu-*.csv (tools/parity/cuda_ncu_phases.py reads them).
+# PROFILE=1 adds Nsight Compute kernel times (gpu__time_duration at the card's own clocks, graphs off so each launch is
+#   seen, caches not flushed between kernels) of 450m runs given as PROFILE_SPECS="BATCH:IMAGES:NEW_TOKENS ..." (default "1:1:3 32:32:2": one image at
+#   batch 1 (vision, prefill, decode steps) and a batch of 32 (one vision pass, packed prefill, one decode step of 32))
+#   -> $OUT/ncu-b<BATCH>.csv (tools/parity/cuda_ncu_phases.py reads them). EXTRA_JAVA_OPTS apply to these runs too.
 # BENCH_ARGS are added to every run's bench arguments (e.g. "--in-flight 100000": every request submitted at once).
 # Logs per run and summary.md go to $OUT (default /tmp/cuda-perf).
 set -uo pipefail
@@ -46,10 +47,10 @@ done
 cat "$summary"
 if [ "${PROFILE:-0}" = 1 ]; then
   ncu=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
-  for spec in "1:1:3" "32:32:2"; do
+  for spec in ${PROFILE_SPECS:-1:1:3 32:32:2}; do
     IFS=: read -r batch n tokens <<< "$spec"
-    JAVA_OPTS="$base -Dlfmcap.cuda.graphs=false" timeout ${PROFILE_TIMEOUT:-150} "$ncu" --target-processes all \
-      --metrics gpu__time_duration.sum --csv --log-file "$OUT/ncu-b$batch.csv" \
+    JAVA_OPTS="$base -Dlfmcap.cuda.graphs=false ${EXTRA_JAVA_OPTS:-}" timeout ${PROFILE_TIMEOUT:-150} "$ncu" --target-processes all \
+      --clock-control none --cache-control none --metrics gpu__time_duration.sum --csv --log-file "$OUT/ncu-b$batch.csv" \
       .gpu/run.sh io.lfmcap.cli.Lfmcap bench --backend cuda --shape 450m --images $n --max-batch $batch --warmup 0 \
       --new-tokens $tokens > "$OUT/ncu-b$batch.log" 2>&1 || { echo "ncu batch $batch failed:"; tail -5 "$OUT/ncu-b$batch.log"; }
   done

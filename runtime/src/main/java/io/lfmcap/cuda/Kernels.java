@@ -148,10 +148,12 @@ final class Kernels {
         launch(ctx, "patch_levels_to_bf16", g, levels, table, out, n);
     }
 
+    /** A block of 64 threads per patch: 768 channels are three steps of 4 per thread. */
     @Kernel("vision_position_add")
-    static void visionPositionAdd(GpuContext ctx, Grid g, long x, int d, long table, int side, long patchView, long viewDesc,
+    static void visionPositionAdd(GpuContext ctx, int patches, long x, int d, long table, int side, long patchView, long viewDesc,
                                   long tapFirst, long tapCount, long tapWeight, int maxTaps) {
-        launch(ctx, "vision_position_add", g, x, d, table, side, patchView, viewDesc, tapFirst, tapCount, tapWeight, maxTaps);
+        launch(ctx, "vision_position_add", Grid.of(patches, 64), x, d, table, side, patchView, viewDesc, tapFirst, tapCount, tapWeight,
+                maxTaps);
     }
 
     @Kernel("pixel_unshuffle")

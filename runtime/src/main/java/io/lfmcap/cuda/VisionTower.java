@@ -178,7 +178,7 @@ final class VisionTower implements AutoCloseable {
         else stageFloats(views);
 
         ctx.gemm.linearBias(patches, totalPatches, w.patch(), w.patchBias(), x, true, false, false);
-        Kernels.visionPositionAdd(ctx, Kernels.Grid.of(totalPatches, 128), x, dim, w.positionTable(), side, dPatchView, dDesc,
+        Kernels.visionPositionAdd(ctx, totalPatches, x, dim, w.positionTable(), side, dPatchView, dDesc,
                 dTapFirst, dTapCount, dTapWeight, maxTaps);
 
         long bf16Dim = 2L * dim;

@@ -89,7 +89,7 @@ class CudaKernelsTest {
     @Test
     void rmsNormMatchesTheReferenceForSeveralWidthsAndRowSelections() {
         for (int n : new int[] {64, 100, 1024, 2048, 2080}) { // rows held in registers up to 2,048 values, read twice past it
-            for (int rows : new int[] {1, 7, 33}) {
+            for (int rows : new int[] {1, 7, 33, 1027}) { // 1,027: blocks of 2 warps, the last with one row (Kernels.normRows)
                 float[] x = randn(rows * n, 3);
                 float[] w = randn(n, 0.1);
                 for (int i = 0; i < n; i++) w[i] += 1;
@@ -115,29 +115,30 @@ class CudaKernelsTest {
 
     @Test
     void layerNormMatchesTheReferenceInBf16AndFp32() {
-        for (int n : new int[] {32, 768, 4608}) {
-            int rows = 13;  // a block of 8 warps and a partial one
-            float[] x = randn(rows * n, 2);
-            for (int i = 0; i < x.length; i++) x[i] += 0.7f;
-            float[] w = randn(n, 0.2), b = randn(n, 0.2);
-            float[][] got = gpu.run(() -> {
-                long dx = gpu.f32(x), dw = gpu.f32(w), db = gpu.f32(b);
-                long outBf = gpu.poisoned(2L * rows * n), outF = gpu.poisoned(4L * rows * n);
-                Kernels.layerNorm(gpu.ctx, Kernels.normRows(rows), dx, n, dw, db, outBf, 0, n, n, 1e-6f, rows);
-                Kernels.layerNorm(gpu.ctx, Kernels.normRows(rows), dx, n, dw, db, outF, 1, n, n, 1e-6f, rows);
-                return new float[][] {gpu.readBf16(outBf, rows * n), gpu.readF32(outF, rows * n)};
-            });
-            double[] ref = new double[rows * n];
-            for (int r = 0; r < rows; r++) {
-                double mean = 0, var = 0;
-                for (int i = 0; i < n; i++) mean += x[r * n + i];
-                mean /= n;
-                for (int i = 0; i < n; i++) var += (x[r * n + i] - mean) * (x[r * n + i] - mean);
-                var /= n;
-                for (int i = 0; i < n; i++) ref[r * n + i] = (x[r * n + i] - mean) / Math.sqrt(var + 1e-6) * w[i] + b[i];
+        for (int n : new int[] {32, 768, 1152, 4608}) { // rows held in registers up to 1,024 values, read three times past it
+            for (int rows : new int[] {13, 1027}) { // 1,027: blocks of 2 warps, the last with one row (Kernels.normRows)
+                float[] x = randn(rows * n, 2);
+                for (int i = 0; i < x.length; i++) x[i] += 0.7f;
+                float[] w = randn(n, 0.2), b = randn(n, 0.2);
+                float[][] got = gpu.run(() -> {
+                    long dx = gpu.f32(x), dw = gpu.f32(w), db = gpu.f32(b);
+                    long outBf = gpu.poisoned(2L * rows * n), outF = gpu.poisoned(4L * rows * n);
+                    Kernels.layerNorm(gpu.ctx, Kernels.normRows(rows), dx, n, dw, db, outBf, 0, n, n, 1e-6f, rows);
+                    Kernels.layerNorm(gpu.ctx, Kernels.normRows(rows), dx, n, dw, db, outF, 1, n, n, 1e-6f, rows);
+                    return new float[][] {gpu.readBf16(outBf, rows * n), gpu.readF32(outF, rows * n)};
+                });
+                double[] ref = new double[rows * n];
+                for (int r = 0; r < rows; r++) {
+                    double mean = 0, var = 0;
+                    for (int i = 0; i < n; i++) mean += x[r * n + i];
+                    mean /= n;
+                    for (int i = 0; i < n; i++) var += (x[r * n + i] - mean) * (x[r * n + i] - mean);
+                    var /= n;
+                    for (int i = 0; i < n; i++) ref[r * n + i] = (x[r * n + i] - mean) / Math.sqrt(var + 1e-6) * w[i] + b[i];
+                }
+                assertBf16Close(ref, got[0], 1e-5, "layer_norm bf16 n=" + n + " rows=" + rows);
+                assertF32Close(ref, got[1], 2e-5, "layer_norm fp32 n=" + n + " rows=" + rows);
             }
-            assertBf16Close(ref, got[0], 1e-5, "layer_norm bf16 n=" + n);
-            assertF32Close(ref, got[1], 2e-5, "layer_norm fp32 n=" + n);
         }
     }
 
@@ -415,7 +416,11 @@ class CudaKernelsTest {
 
     @Test
     void positionEmbeddingResizeAddsTheAntialiasedBilinearTableForEachView() {
-        int side = 16, dim = 24;
+        for (int dim : new int[] {24, 26}) positionEmbeddingResizeAddsTheAntialiasedBilinearTableForEachView(dim); // 4 channels at a time, and 1
+    }
+
+    private void positionEmbeddingResizeAddsTheAntialiasedBilinearTableForEachView(int dim) {
+        int side = 16;
         float[] table = randn(side * side * dim, 1);
         int[][] grids = {{32, 32}, {16, 16}, {10, 100}, {4, 6}};
         int patches = 0;
@@ -449,7 +454,7 @@ class CudaKernelsTest {
         final int mt = maxTaps, total = patches;
         float[] got = gpu.run(() -> {
             long dx = gpu.f32(x);
-            Kernels.visionPositionAdd(gpu.ctx, Kernels.Grid.of(total, 128), dx, dim, gpu.f32(table), side, gpu.i32(patchView),
+            Kernels.visionPositionAdd(gpu.ctx, total, dx, dim, gpu.f32(table), side, gpu.i32(patchView),
                     gpu.i32(desc), gpu.i32(first), gpu.i32(count), gpu.f32(weights), mt);
             return gpu.readF32(dx, total * dim);
         });
@@ -470,7 +475,7 @@ class CudaKernelsTest {
                         ref[p * dim + ch] = x[p * dim + ch] + acc;
                     }
         }
-        assertF32Close(ref, got, 1e-6, "vision_position_add");
+        assertF32Close(ref, got, 1e-6, "vision_position_add, dim " + dim);
     }
 
     @Test

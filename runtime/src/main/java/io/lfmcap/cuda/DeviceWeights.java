@@ -153,7 +153,7 @@ final class DeviceWeights {
             var v = config.vision();
             int d = v.hiddenSize();
             DeviceMatrix patch = matrix(v.patchDim(), part(VISION + "embeddings.patch_embedding.weight", d));
-            long patchBias = f32(VISION + "embeddings.patch_embedding.bias", d);
+            long patchBias = bf16Vector(part(VISION + "embeddings.patch_embedding.bias", d));
             long table = f32(VISION + "embeddings.position_embedding.weight", v.numPatches(), d);
             VisionLayer[] vl = new VisionLayer[config.visionLayersToRun()];
             for (int j = 0; j < vl.length; j++) {
@@ -163,10 +163,10 @@ final class DeviceWeights {
                         f32(p + "layer_norm1.weight", d), f32(p + "layer_norm1.bias", d),
                         matrix(d, part(a + "q_proj.weight", d), part(a + "k_proj.weight", d), part(a + "v_proj.weight", d)),
                         bf16Vector(part(a + "q_proj.bias", d), part(a + "k_proj.bias", d), part(a + "v_proj.bias", d)),
-                        matrix(d, part(a + "out_proj.weight", d)), f32(a + "out_proj.bias", d),
+                        matrix(d, part(a + "out_proj.weight", d)), bf16Vector(part(a + "out_proj.bias", d)),
                         f32(p + "layer_norm2.weight", d), f32(p + "layer_norm2.bias", d),
                         matrix(d, part(p + "mlp.fc1.weight", v.intermediateSize())), bf16Vector(part(p + "mlp.fc1.bias", v.intermediateSize())),
-                        matrix(v.intermediateSize(), part(p + "mlp.fc2.weight", d)), f32(p + "mlp.fc2.bias", d));
+                        matrix(v.intermediateSize(), part(p + "mlp.fc2.weight", d)), bf16Vector(part(p + "mlp.fc2.bias", d)));
             }
             long postW = f32(VISION + "post_layernorm.weight", d), postB = f32(VISION + "post_layernorm.bias", d);
             int in = config.projectorInputSize(), ph = config.projectorHiddenSize();

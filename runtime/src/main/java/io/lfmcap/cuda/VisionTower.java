@@ -11,18 +11,23 @@ import java.util.List;
  * <pre>
  *   levels (host uint8) --copy--> staging u8 --patch_levels_to_bf16(level table)--> patches bf16 [P, 768]
  *     (float-form views: fp32 pieces through the same staging --f32_to_bf16--> their rows of patches)
- *   x  = patch_embedding(patches) + bias               cuBLASLt BIAS epilogue, fp32 [P, D]
- *   x += resize(position_embedding, gridH x gridW)     vision_position_add (per view, host-computed taps)
+ *   x  = patch_embedding(patches) + bias               cuBLASLt BIAS epilogue, bf16 [P, D]
+ *   x += bf16(resize(position_embedding, gridH x gridW))   vision_position_add (per view, host-computed taps)
  *   per layer (pre-LN, HF Siglip2EncoderLayer):
  *     h = LN1(x) bf16;  qkv = h Wqkv^T + b  bf16 [P, 3D]
  *     a = attention per view (bidirectional, fp32 softmax)            bf16 [P, D]
- *     x += a Wo^T + bo                                  (beta = 1: the residual add, fp32)
+ *     x += a Wo^T + bo                                  (beta = 1: the residual add in fp32, rounded once to bf16)
  *     h = LN2(x);  m = gelu_tanh(h W1^T + b1)  bf16 [P, I]            (GELU_BIAS epilogue)
  *     x += m W2^T + b2
- *   x = post_layernorm(x) fp32, in place
- *   u = pixel_unshuffle(x) [+ LayerNorm]  bf16 [T, 4D]               (HF Lfm2VlMultiModalProjector)
+ *   f = post_layernorm(x) fp32 [P, D]                  (in the MLP's buffer, free by then)
+ *   u = pixel_unshuffle(f) [+ LayerNorm]  bf16 [T, 4D]               (HF Lfm2VlMultiModalProjector)
  *   out = linear_2(gelu_erf(linear_1(u)))  fp32 [T, text hidden]
  * </pre>
+ * The residual stream x is bf16, as in HF's bf16 model (HF rounds each layer's output and then the sum; here the
+ * GEMM adds onto x in fp32 and rounds once). Before s9 it was fp32, which doubled the bytes of the out-projection's
+ * and fc2's epilogues and of the norms' reads: 450M vision 0.552 -> 0.545 ms per image at batch 2048 (s9-11), and
+ * against transformers fp32 the logits' relative error 1.06e-2 -> 1.07e-2 (450M), 1.52e-2 -> 1.62e-2 (1.6B), where
+ * transformers bf16 has 1.85e-2 and 2.54e-2 (CudaTransformersComparisonTest, s9-9).
  * Workspaces are sized for {@code maxPatches} at construction; nothing is allocated per call.
  */
 final class VisionTower implements AutoCloseable {
@@ -32,7 +37,6 @@ final class VisionTower implements AutoCloseable {
     private final boolean simpleAttention;
     private final int maxPatches;
     private final int dim;
-    private final int intermediate;
     private final int patchDim;
     private final int heads;
     private final int headDim;
@@ -44,6 +48,7 @@ final class VisionTower implements AutoCloseable {
     private final float scale;
     private final DeviceMemory memory;
     private final PatchStaging hostStaging;
+    private final long mlpBytes;
     private final long staging, patches, x, h, qkv, attn, mlp, unshuffled, projHidden, projAct;
 
     VisionTower(GpuContext ctx, ModelConfig cfg, DeviceWeights.Vision w, int maxPatches, boolean simpleAttention) {
@@ -57,7 +62,6 @@ final class VisionTower implements AutoCloseable {
         this.simpleAttention = simpleAttention || !Attention.hasFlashKernel(v.headDim());
         this.maxPatches = maxPatches;
         this.dim = v.hiddenSize();
-        this.intermediate = v.intermediateSize();
         this.patchDim = v.patchDim();
         this.heads = v.numHeads();
         this.headDim = v.headDim();
@@ -71,11 +75,12 @@ final class VisionTower implements AutoCloseable {
         int tokens = maxPatches / (factor * factor);
         staging = memory.take(stagingBytes(patchDim, maxPatches));
         patches = memory.take(2L * maxPatches * patchDim);
-        x = memory.take(4L * maxPatches * dim);
+        x = memory.take(2L * maxPatches * dim);
         h = memory.take(2L * maxPatches * dim);
         qkv = memory.take(2L * maxPatches * 3 * dim);
         attn = memory.take(2L * maxPatches * dim);
-        mlp = memory.take(2L * maxPatches * intermediate);
+        mlpBytes = mlpBytesPerPatch(v) * maxPatches;
+        mlp = memory.take(mlpBytes);
         unshuffled = memory.take(2L * tokens * cfg.projectorInputSize());
         projHidden = memory.take(4L * tokens * projectorHidden);
         projAct = memory.take(2L * tokens * projectorHidden);
@@ -90,12 +95,17 @@ final class VisionTower implements AutoCloseable {
     /** The patch staging, on the device and pinned on the host: one pass of uint8 levels (at least one fp32 value). */
     private static long stagingBytes(int patchDim, int maxPatches) { return Math.max(4L, (long) maxPatches * patchDim); }
 
+    /** The MLP's activations (bf16 [P, I]), which later hold post_layernorm's fp32 output [P, D]. */
+    private static long mlpBytesPerPatch(ModelConfig.VisionConfig v) {
+        return Math.max(2L * v.intermediateSize(), 4L * v.hiddenSize());
+    }
+
     static long workspaceBytes(ModelConfig cfg, int maxPatches) {
         var v = cfg.vision();
         long p = maxPatches;
         long t = p / ((long) cfg.downsampleFactor() * cfg.downsampleFactor());
         long bytes = stagingBytes(v.patchDim(), maxPatches)
-                + p * (2L * v.patchDim() + 4L * v.hiddenSize() + 2L * v.hiddenSize() * 5 + 2L * v.intermediateSize())
+                + p * (2L * v.patchDim() + 2L * v.hiddenSize() * 6 + mlpBytesPerPatch(v))
                 + t * (2L * cfg.projectorInputSize() + 6L * cfg.projectorHiddenSize());
         return bytes + 16 * DeviceMemory.ALIGNMENT;
     }
@@ -177,7 +187,7 @@ final class VisionTower implements AutoCloseable {
         if (levelTable != null) stageLevels(views, dLevelTable);
         else stageFloats(views);
 
-        ctx.gemm.linearBias(patches, totalPatches, w.patch(), w.patchBias(), x, true, false, false);
+        ctx.gemm.linearBias(patches, totalPatches, w.patch(), w.patchBias(), x, false, false, false);
         Kernels.visionPositionAdd(ctx, totalPatches, x, dim, w.positionTable(), side, dPatchView, dDesc,
                 dTapFirst, dTapCount, dTapWeight, maxTaps);
 
@@ -187,14 +197,15 @@ final class VisionTower implements AutoCloseable {
             ctx.gemm.linearBias(h, totalPatches, layer.qkv(), layer.qkvBias(), qkv, false, false, false);
             Attention.run(ctx, simpleAttention, headDim, false, qkv, 3 * dim, qkv + bf16Dim, qkv + 2 * bf16Dim, 3 * dim,
                     attn, dim, heads, heads, scale, dSegFirst, dSegRows, dSegFirst, dSegRows, dCausal, 0, 0, maxRows, n);
-            ctx.gemm.linearBias(attn, totalPatches, layer.out(), layer.outBias(), x, true, true, false);
+            ctx.gemm.linearBias(attn, totalPatches, layer.out(), layer.outBias(), x, false, true, false);
             layerNorm(x, layer.norm2W(), layer.norm2B(), h, false, totalPatches, dim);
             ctx.gemm.linearBias(h, totalPatches, layer.fc1(), layer.fc1Bias(), mlp, false, false, true);
-            ctx.gemm.linearBias(mlp, totalPatches, layer.fc2(), layer.fc2Bias(), x, true, true, false);
+            ctx.gemm.linearBias(mlp, totalPatches, layer.fc2(), layer.fc2Bias(), x, false, true, false);
         }
-        layerNorm(x, w.postNormW(), w.postNormB(), x, true, totalPatches, dim);
+        long features = mlp;
+        layerNorm(x, w.postNormW(), w.postNormB(), features, true, totalPatches, dim);
 
-        Kernels.pixelUnshuffle(ctx, Kernels.Grid.of(totalTokens, 256), x, dim, factor, dTokenView, dDesc, w.projectorNormW(),
+        Kernels.pixelUnshuffle(ctx, Kernels.Grid.of(totalTokens, 256), features, dim, factor, dTokenView, dDesc, w.projectorNormW(),
                 w.projectorNormB(), 1e-5f, unshuffled);
         ctx.gemm.linearBias(unshuffled, totalTokens, w.linear1(), w.linear1Bias(), projHidden, true, false, false);
         long hiddenElements = (long) totalTokens * projectorHidden;
@@ -209,15 +220,15 @@ final class VisionTower implements AutoCloseable {
     void tuneLinears() {
         DeviceWeights.VisionLayer l = w.layers()[0];
         Gemm g = ctx.gemm;
-        g.tune(patches, maxPatches, w.patch(), w.patchBias(), x, true, false, false);
+        g.tune(patches, maxPatches, w.patch(), w.patchBias(), x, false, false, false);
         g.tune(h, maxPatches, l.qkv(), l.qkvBias(), qkv, false, false, false);
-        g.tune(attn, maxPatches, l.out(), l.outBias(), x, true, true, false);
+        g.tune(attn, maxPatches, l.out(), l.outBias(), x, false, true, false);
         g.tune(h, maxPatches, l.fc1(), l.fc1Bias(), mlp, false, false, true);
-        g.tune(mlp, maxPatches, l.fc2(), l.fc2Bias(), x, true, true, false);
+        g.tune(mlp, maxPatches, l.fc2(), l.fc2Bias(), x, false, true, false);
         int tokens = maxPatches / (factor * factor);
         g.tune(unshuffled, tokens, w.linear1(), w.linear1Bias(), projHidden, true, false, false);
-        if ((long) tokens * textHidden <= (long) maxPatches * dim) // linear_2's output [T, text hidden] fp32 into x
-            g.tune(projAct, tokens, w.linear2(), w.linear2Bias(), x, true, false, false);
+        if (4L * tokens * textHidden <= mlpBytes) // linear_2's output [T, text hidden] fp32 into the MLP's buffer
+            g.tune(projAct, tokens, w.linear2(), w.linear2Bias(), mlp, true, false, false);
     }
 
     private void layerNorm(long in, long weight, long bias, long out, boolean outF32, int rows, int n) {

@@ -96,7 +96,15 @@ __device__ __forceinline__ void store4(void* out, int outF32, long at, float a, 
     else *(U2*)((bf16*)out + at) = U2{pack_bf16(a, b), pack_bf16(c, d)};
 }
 
-#define RMS_HELD 16  // 16-byte pieces per lane that rms_norm holds in registers: rows of up to 2,048 values
+// Four consecutive values as fp32: one 16-byte load of fp32, or one 8-byte load of bf16 widened.
+__device__ __forceinline__ F4 load4(const float* p) { return *(const F4*)p; }
+__device__ __forceinline__ F4 load4(const bf16* p) {
+    const U2 u = *(const U2*)p;
+    return F4{__uint_as_float(u.x << 16), __uint_as_float(u.x & 0xffff0000u), __uint_as_float(u.y << 16),
+              __uint_as_float(u.y & 0xffff0000u)};
+}
+
+#define RMS_HELD 16  // pieces of 4 values per lane that rms_norm holds in registers: rows of up to 2,048 values
 #define LN_HELD 8      // and layer_norm: rows of up to 1,024 values (more would cost it occupancy: 121 registers at 16)
 
 // The norms' held path (n <= HELD * 128): a lane's pieces of its row (values lane * 4 + j * 128 .. + 3) are
@@ -105,13 +113,13 @@ __device__ __forceinline__ void store4(void* out, int outF32, long at, float a, 
 // statistics, and layer_norm read its row three times: ncu per launch, 450M (s9-1 -> s9-5), rms_norm in a prefill
 // 11.4 -> 9.4 us, layer_norm in a vision pass 26.5 -> 21.6 us. Every thread of the block must call this (it
 // synchronises the block); live is false for the warps past the last row.
-template <int HELD>
-__device__ __forceinline__ void norm_row_held(F4 (&v)[HELD], const float* xr, bool live, const float* w, const float* b,
+template <int HELD, typename T>  // T: float or bf16 rows
+__device__ __forceinline__ void norm_row_held(F4 (&v)[HELD], const T* xr, bool live, const float* w, const float* b,
                                               F4* sw, F4* sb, int n, int lane) {
 #pragma unroll
     for (int j = 0; j < HELD; j++) {
         const int i = lane * 4 + j * 128;
-        if (live && i < n) v[j] = *(const F4*)(xr + i);
+        if (live && i < n) v[j] = load4(xr + i);
     }
     for (int k = threadIdx.x; 4 * k < n; k += blockDim.x) {
         sw[k] = *(const F4*)(w + 4 * k);
@@ -167,16 +175,16 @@ extern "C" __global__ void rms_norm(const float* __restrict__ x, int ldx, const 
     }
 }
 
-// torch layer_norm (biased variance, two passes): (x * rstd + (-rstd * mean)) * w + b; fp32 in, bf16 or fp32
-// out (may be in place when fp32: each lane rewrites only what it read). Rows of up to LN_HELD * 128 values are
+// torch layer_norm (biased variance, two passes): (x * rstd + (-rstd * mean)) * w + b; bf16 in (the vision
+// residual stream), fp32 statistics, bf16 or fp32 out. Rows of up to LN_HELD * 128 values are
 // held in registers, w and b in shared memory (norm_row_held); longer ones are read three times (then from L1). The
 // sums run in the same order either way.
-extern "C" __global__ void layer_norm(const float* __restrict__ x, int ldx, const float* __restrict__ w,
+extern "C" __global__ void layer_norm(const bf16* __restrict__ x, int ldx, const float* __restrict__ w,
                                       const float* __restrict__ b, void* out, int outF32, int ldo, int n, float eps, int rows) {
     const int lane = threadIdx.x & 31;
     const long r = (long)blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
     const bool live = r < rows;
-    const float* xr = x + r * ldx;
+    const bf16* xr = x + r * ldx;
     if (n <= LN_HELD * 128) {
         __shared__ F4 sw[LN_HELD * 32], sb[LN_HELD * 32];
         F4 v[LN_HELD];
@@ -211,14 +219,14 @@ extern "C" __global__ void layer_norm(const float* __restrict__ x, int ldx, cons
     float s = 0.f;
 #pragma unroll 4
     for (int i = lane * 4; i < n; i += 128) {
-        const F4 v = *(const F4*)(xr + i);
+        const F4 v = load4(xr + i);
         s += (v.x + v.y) + (v.z + v.w);
     }
     const float mean = warp_total(s) / (float)n;
     float q = 0.f;
 #pragma unroll 4
     for (int i = lane * 4; i < n; i += 128) {
-        const F4 v = *(const F4*)(xr + i);
+        const F4 v = load4(xr + i);
         const float a = v.x - mean, c = v.y - mean, d = v.z - mean, e = v.w - mean;
         q += a * a + c * c + d * d + e * e;
     }
@@ -227,7 +235,7 @@ extern "C" __global__ void layer_norm(const float* __restrict__ x, int ldx, cons
     const float shift = -rstd * mean;
 #pragma unroll 4
     for (int i = lane * 4; i < n; i += 128) {
-        const F4 v = *(const F4*)(xr + i), g = *(const F4*)(w + i), h = *(const F4*)(b + i);
+        const F4 v = load4(xr + i), g = *(const F4*)(w + i), h = *(const F4*)(b + i);
         store4(out, outF32, r * ldo + i, (v.x * rstd + shift) * g.x + h.x, (v.y * rstd + shift) * g.y + h.y,
                (v.z * rstd + shift) * g.z + h.z, (v.w * rstd + shift) * g.w + h.w);
     }
@@ -608,24 +616,13 @@ extern "C" __global__ void patch_levels_to_bf16(const unsigned char* __restrict_
         out[i] = f2bf(table[(int)(i % 3) * 256 + levels[i]]);
 }
 
-// SigLIP2 NaFlex position embedding: x[p] += resize(table, gridH x gridW)[p] with PyTorch's antialiased
-// bilinear taps (computed on the host, io.lfmcap.cuda.PositionTaps): width pass then height pass, fp32,
-// each sum in tap order. grid (patches), block 64; a thread takes VEC consecutive channels at a time (4 when
-// D % 4 == 0: 16-byte loads; each channel's arithmetic the same at either width). Before s9 a thread took one channel
-// of a block of 128: 75 us for a 10-view pass of 450M (0.84 TB/s; s9-1 ncu).
-// VEC consecutive values (a 16-byte load when 4).
+// SigLIP2 NaFlex position embedding: x[p] = bf16(x[p] + bf16(resize(table, gridH x gridW)[p])) with PyTorch's
+// antialiased bilinear taps (computed on the host, io.lfmcap.cuda.PositionTaps): width pass then height pass, fp32,
+// each sum in tap order; as in HF's bf16 model, the resized table is rounded to bf16 before it is added to the bf16
+// patch embeddings. grid (patches), block 64; a thread takes 4 consecutive channels at a time (D % 4 == 0; else 1).
+// Before s9 a thread took one channel of a block of 128: 75 us for a 10-view pass of 450M (s9-1 ncu).
 template <int VEC>
-__device__ __forceinline__ void load_vec(float (&out)[VEC], const float* p) {
-    if (VEC == 4) {
-        const F4 v = *(const F4*)p;
-        out[0] = v.x; out[1 % VEC] = v.y; out[2 % VEC] = v.z; out[3 % VEC] = v.w;
-    } else {
-        out[0] = *p;
-    }
-}
-
-template <int VEC>
-__device__ __forceinline__ void position_add_patch(float* __restrict__ x, int D, const float* __restrict__ table, int side,
+__device__ __forceinline__ void position_add_patch(bf16* __restrict__ x, int D, const float* __restrict__ table, int side,
                                                    int p, int hf, int hc, int wf, int wc, const float* hw, const float* ww) {
     for (int ch = threadIdx.x * VEC; ch < D; ch += blockDim.x * VEC) {
         float acc[VEC] = {};
@@ -633,7 +630,13 @@ __device__ __forceinline__ void position_add_patch(float* __restrict__ x, int D,
             float row[VEC] = {};
             for (int j = 0; j < wc; j++) {
                 float t[VEC];
-                load_vec<VEC>(t, table + ((long)(hf + i) * side + wf + j) * D + ch);
+                const float* tp = table + ((long)(hf + i) * side + wf + j) * D + ch;
+                if (VEC == 4) {
+                    const F4 q = load4(tp);
+                    t[0] = q.x; t[1 % VEC] = q.y; t[2 % VEC] = q.z; t[3 % VEC] = q.w;
+                } else {
+                    t[0] = tp[0];
+                }
 #pragma unroll
                 for (int e = 0; e < VEC; e++) {
                     const float m = __fmul_rn(t[e], ww[j]);
@@ -646,17 +649,18 @@ __device__ __forceinline__ void position_add_patch(float* __restrict__ x, int D,
                 acc[e] = i == 0 ? m : __fadd_rn(acc[e], m);
             }
         }
-        float xv[VEC];
-        load_vec<VEC>(xv, x + (long)p * D + ch);
+        bf16* xp = x + (long)p * D + ch;
         if (VEC == 4) {
-            *(F4*)(x + (long)p * D + ch) = F4{xv[0] + acc[0], xv[1 % VEC] + acc[1 % VEC], xv[2 % VEC] + acc[2 % VEC], xv[3 % VEC] + acc[3 % VEC]};
+            const F4 v = load4(xp);
+            *(U2*)xp = U2{pack_bf16(v.x + bf2f(f2bf(acc[0])), v.y + bf2f(f2bf(acc[1 % VEC]))),
+                          pack_bf16(v.z + bf2f(f2bf(acc[2 % VEC])), v.w + bf2f(f2bf(acc[3 % VEC])))};
         } else {
-            x[(long)p * D + ch] = xv[0] + acc[0];
+            xp[0] = f2bf(bf2f(xp[0]) + bf2f(f2bf(acc[0])));
         }
     }
 }
 
-extern "C" __global__ void vision_position_add(float* __restrict__ x, int D, const float* __restrict__ table, int side,
+extern "C" __global__ void vision_position_add(bf16* __restrict__ x, int D, const float* __restrict__ table, int side,
                                                const int* __restrict__ patchView, const int* __restrict__ viewDesc,
                                                const int* __restrict__ tapFirst, const int* __restrict__ tapCount,
                                                const float* __restrict__ tapWeight, int maxTaps) {

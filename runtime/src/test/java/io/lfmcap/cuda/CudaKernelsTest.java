@@ -118,10 +118,10 @@ class CudaKernelsTest {
         for (int n : new int[] {32, 768, 1152, 4608}) { // rows held in registers up to 1,024 values, read three times past it
             for (int rows : new int[] {13, 1027}) { // 1,027: blocks of 2 warps, the last with one row (Kernels.normRows)
                 float[] x = randn(rows * n, 2);
-                for (int i = 0; i < x.length; i++) x[i] += 0.7f;
+                for (int i = 0; i < x.length; i++) x[i] = bf(x[i] + 0.7f); // the bf16 residual stream it reads
                 float[] w = randn(n, 0.2), b = randn(n, 0.2);
                 float[][] got = gpu.run(() -> {
-                    long dx = gpu.f32(x), dw = gpu.f32(w), db = gpu.f32(b);
+                    long dx = gpu.bf16(x), dw = gpu.f32(w), db = gpu.f32(b);
                     long outBf = gpu.poisoned(2L * rows * n), outF = gpu.poisoned(4L * rows * n);
                     Kernels.layerNorm(gpu.ctx, Kernels.normRows(rows), dx, n, dw, db, outBf, 0, n, n, 1e-6f, rows);
                     Kernels.layerNorm(gpu.ctx, Kernels.normRows(rows), dx, n, dw, db, outF, 1, n, n, 1e-6f, rows);
@@ -452,11 +452,12 @@ class CudaKernelsTest {
                 System.arraycopy(a.weights(), o * a.maxTaps(), weights, t * maxTaps, a.count()[o]);
             }
         final int mt = maxTaps, total = patches;
+        for (int i = 0; i < x.length; i++) x[i] = bf(x[i]); // the patch embeddings, bf16
         float[] got = gpu.run(() -> {
-            long dx = gpu.f32(x);
+            long dx = gpu.bf16(x);
             Kernels.visionPositionAdd(gpu.ctx, total, dx, dim, gpu.f32(table), side, gpu.i32(patchView),
                     gpu.i32(desc), gpu.i32(first), gpu.i32(count), gpu.f32(weights), mt);
-            return gpu.readF32(dx, total * dim);
+            return gpu.readBf16(dx, total * dim);
         });
         double[] ref = new double[patches * dim];
         p = 0;
@@ -464,18 +465,18 @@ class CudaKernelsTest {
             PositionTaps.Axis h = axes.get(2 * v), w = axes.get(2 * v + 1);
             for (int r = 0; r < grids[v][0]; r++)
                 for (int c = 0; c < grids[v][1]; c++, p++)
-                    for (int ch = 0; ch < dim; ch++) {
-                        double acc = 0;
+                    for (int ch = 0; ch < dim; ch++) { // fp32, each sum in tap order, as the kernel
+                        float acc = 0;
                         for (int i = 0; i < h.count()[r]; i++) {
-                            double row = 0;
+                            float row = 0;
                             for (int j = 0; j < w.count()[c]; j++)
                                 row += table[((h.first()[r] + i) * side + w.first()[c] + j) * dim + ch] * w.weights()[c * w.maxTaps() + j];
                             acc += row * h.weights()[r * h.maxTaps() + i];
                         }
-                        ref[p * dim + ch] = x[p * dim + ch] + acc;
+                        ref[p * dim + ch] = bf(x[p * dim + ch] + bf(acc)); // HF's bf16 model adds the table rounded to bf16
                     }
         }
-        assertF32Close(ref, got, 1e-6, "vision_position_add, dim " + dim);
+        assertBf16Close(ref, got, 1e-5, "vision_position_add, dim " + dim);
     }
 
     @Test

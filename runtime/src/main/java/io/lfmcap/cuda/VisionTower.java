@@ -25,9 +25,9 @@ import java.util.List;
  * </pre>
  * The residual stream x is bf16, as in HF's bf16 model (HF rounds each layer's output and then the sum; here the
  * GEMM adds onto x in fp32 and rounds once). Before s9 it was fp32, which doubled the bytes of the out-projection's
- * and fc2's epilogues and of the norms' reads: 450M vision 0.552 -> 0.545 ms per image at batch 2048 (s9-11), and
+ * and fc2's epilogues and of the norms' reads: 450M vision 0.552 -> 0.545 ms per image at batch 2048 (s9-9), and
  * against transformers fp32 the logits' relative error 1.06e-2 -> 1.07e-2 (450M), 1.52e-2 -> 1.62e-2 (1.6B), where
- * transformers bf16 has 1.85e-2 and 2.54e-2 (CudaTransformersComparisonTest, s9-9).
+ * transformers bf16 has 1.85e-2 and 2.54e-2 (CudaTransformersComparisonTest, s9-7).
  * Workspaces are sized for {@code maxPatches} at construction; nothing is allocated per call.
  */
 final class VisionTower implements AutoCloseable {

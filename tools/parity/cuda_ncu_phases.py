@@ -5,17 +5,20 @@ usage: cuda_ncu_phases.py ncu-b1.csv [more.csv ...]
 
 Launch order splits the run into passes: f32_to_bf16 or patch_levels_to_bf16 opens a vision pass (patches to bf16), embed_rows opens a
 decoder pass, a prefill when it embeds more than 128 rows, else a decode step. Prints, per pass kind, the mean
-time of one pass, its kernel count and the kernels that take the time (cuBLAS kernels grouped as GEMM).
+time of one pass, its kernel count and the kernels that take the time (cuBLAS kernels grouped as GEMM, then the
+GEMMs by cuBLAS kernel).
 """
 import csv
 import sys
 from collections import defaultdict
 
 
+def is_gemm(name):
+    return name.startswith(("nvjet", "sm90_", "cutlass", "gemv", "gemvx", "gemmk", "splitKreduce", "sm80_", "ampere")) or "gemm" in name.lower()
+
+
 def group(name):
-    if name.startswith(("nvjet", "sm90_", "cutlass", "gemv", "gemvx", "gemmk", "splitKreduce", "sm80_", "ampere")) or "gemm" in name.lower():
-        return "GEMM (cuBLAS)"
-    return name
+    return "GEMM (cuBLAS)" if is_gemm(name) else name
 
 
 def passes(path):
@@ -65,6 +68,15 @@ def main():
             print(f"{kind}: {n} pass(es), mean {mean:.1f} us, {launches:.0f} kernels per pass")
             for name, (us, count) in sorted(per.items(), key=lambda kv: -kv[1][0])[:8]:
                 print(f"    {name:40s} {us:9.1f} us  {100 * us / mean:5.1f}%  ({count // n} launches, {us / max(1, count // n):.1f} us each)")
+            # the GEMMs by cuBLAS kernel (one kernel is usually one shape: qkv, out-projection, fc1, ...)
+            gemms = defaultdict(lambda: [0.0, 0])
+            for kernels, _ in ps:
+                for name, us in kernels:
+                    if is_gemm(name):
+                        gemms[name][0] += us / n
+                        gemms[name][1] += 1
+            for name, (us, count) in sorted(gemms.items(), key=lambda kv: -kv[1][0])[:6]:
+                print(f"      GEMM {name[:60]:60s} {us:9.1f} us  ({count // n} launches, {us / max(1, count // n):.1f} us each)")
 
 
 if __name__ == "__main__":

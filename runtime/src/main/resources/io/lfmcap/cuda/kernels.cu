@@ -85,8 +85,13 @@ __device__ __forceinline__ float warp_total(float v) {
 }
 
 // Norm kernels: one warp per row, rows [blockIdx.x * warps, + warps) of `rows` (grid ceil(rows / (block / 32))),
-// lanes over 4 consecutive values at a time (16-byte loads: n, ldx and ldo multiples of 4, rows 16-byte aligned);
-// a row longer than the held path's stays in L1 between its passes.
+// lanes over 4 consecutive values at a time (16-byte loads of fp32, 8-byte of bf16: n, ldx and ldo multiples of 4,
+// rows aligned to that); a row longer than the held path's stays in L1 between its passes. live: false for the
+// warps past the last row, which still meet the held path's block barrier.
+#define NORM_ROW() \
+    const int lane = threadIdx.x & 31; \
+    const long r = (long)blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5); \
+    const bool live = r < rows;
 
 struct alignas(16) F4 { float x, y, z, w; };
 struct alignas(8) U2 { u32 x, y; };
@@ -136,9 +141,7 @@ __device__ __forceinline__ void norm_row_held(F4 (&v)[HELD], const T* xr, bool l
 // same order.
 extern "C" __global__ void rms_norm(const float* __restrict__ x, int ldx, const int* __restrict__ rowIndex,
                                     const float* __restrict__ w, bf16* __restrict__ out, int ldo, int n, float eps, int rows) {
-    const int lane = threadIdx.x & 31;
-    const long r = (long)blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
-    const bool live = r < rows;
+    NORM_ROW();
     const float* xr = x + (long)(live && rowIndex ? rowIndex[r] : r) * ldx;
     bf16* o = out + r * ldo;
     if (n <= RMS_HELD * 128) {
@@ -181,9 +184,7 @@ extern "C" __global__ void rms_norm(const float* __restrict__ x, int ldx, const 
 // sums run in the same order either way.
 extern "C" __global__ void layer_norm(const bf16* __restrict__ x, int ldx, const float* __restrict__ w,
                                       const float* __restrict__ b, void* out, int outF32, int ldo, int n, float eps, int rows) {
-    const int lane = threadIdx.x & 31;
-    const long r = (long)blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
-    const bool live = r < rows;
+    NORM_ROW();
     const bf16* xr = x + r * ldx;
     if (n <= LN_HELD * 128) {
         __shared__ F4 sw[LN_HELD * 32], sb[LN_HELD * 32];

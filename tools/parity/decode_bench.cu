@@ -780,6 +780,92 @@ static void timeShape(Model& m, int replays) {
     }
 }
 
+// A large-batch decode step's attention (TextDecoder.layers at 2,048 one-row segments; LFM2-350M: 16 q / 8 kv heads x
+// 64; keys 277 .. 340 as over 64 new tokens of a 256-token image): qk_norm_rope_store + attention_paged_hd64 (what the
+// step launches) against attention_decode (the small-batch kernel, which does qk_norm_rope_store's work) at 512, 256
+// and 128 threads. us per layer, and GB/s of the K and V rows read.
+static void timeBatchAttention(int rows) {
+    const int hd = 64, group = 2, kvHeads = 8, heads = group * kvHeads, width = (heads + 2 * kvHeads) * hd;
+    std::vector<int> keys, pt, slot, qRow, one, causal;
+    int maxKeys = 0;
+    for (int s = 0; s < rows; s++) { keys.push_back(277 + s % 64); maxKeys = std::max(maxKeys, keys.back()); }
+    const int maxPages = (maxKeys + PAGE_TOKENS - 1) / PAGE_TOKENS, pages = rows * maxPages;
+    for (int i = 0; i < pages; i++) pt.push_back((int)(((long)i * 7 + 3) % pages));
+    long keyRows = 0;
+    for (int s = 0; s < rows; s++) { slot.push_back(s); qRow.push_back(s); one.push_back(1); causal.push_back(keys[s] - 1); keyRows += keys[s]; }
+    const long pool = (long)pages * kvHeads * PAGE_TOKENS * hd;
+    bf16 *k = randBf16(pool, 1.f), *v = randBf16(pool, 1.f), *q = zeros<bf16>((long)rows * heads * hd), *out = zeros<bf16>((long)rows * heads * hd);
+    float *qkv = randF32((long)rows * width, 0.f, 2.f), *qNorm = randF32(hd, 1.f, 0.2f), *kNorm = randF32(hd, 1.f, 0.2f);
+    float* invFreq = randF32(hd / 2, 0.f, 0.01f);
+    int *dPt = ints(pt), *dSlot = ints(slot), *dQRow = ints(qRow), *dOne = ints(one), *dCausal = ints(causal), *dKeys = ints(keys);
+    const float scale = 0.125f;
+    const double kvBytes = (double)keyRows * kvHeads * hd * 2 * 2;
+    cudaEvent_t a, b;
+    CK(cudaEventCreate(&a));
+    CK(cudaEventCreate(&b));
+    auto time = [&](const char* what, const std::function<void()>& body) {
+        for (int i = 0; i < 3; i++) body();
+        const int n = 20;
+        CK(cudaEventRecord(a, stream));
+        for (int i = 0; i < n; i++) body();
+        CK(cudaEventRecord(b, stream));
+        CK(cudaEventSynchronize(b));
+        CK(cudaGetLastError());
+        float ms = 0;
+        CK(cudaEventElapsedTime(&ms, a, b));
+        const double us = ms * 1e3 / n;
+        printf("  %-58s %8.1f us per layer, %6.0f GB/s of K and V\n", what, us, kvBytes / (us * 1e3));
+    };
+    printf("large-batch decode attention, %d one-row segments, keys 277..340, 16 / 8 heads x 64:\n", rows);
+    time("qk_norm_rope_store + attention_paged_hd64 (the step's)", [&] {
+        launch(qk_norm_rope_store, dim3(rows, (heads + 2 * kvHeads + QK_BLOCK / 32 - 1) / (QK_BLOCK / 32)), QK_BLOCK, 0, false,
+               (const float*)qkv, heads, kvHeads, hd, (const float*)qNorm, (const float*)kNorm, 1e-5f, (const int*)dCausal,
+               (const int*)dSlot, (const int*)dPt, maxPages, (const float*)invFreq, q, k, v);
+        launch(attention_paged_hd64, dim3((group + 16 * ATTN_PAGED_WARPS - 1) / (16 * ATTN_PAGED_WARPS), kvHeads, rows),
+               32 * ATTN_PAGED_WARPS, 0, false, (const bf16*)q, heads * hd, (const bf16*)k, (const bf16*)v, 0, out, heads * hd, heads,
+               kvHeads, scale, (const int*)dQRow, (const int*)dOne, (const int*)dSlot, (const int*)dKeys, (const int*)dCausal,
+               (const int*)dPt, maxPages);
+    });
+#ifdef ATTN_STEP_KERNELS
+    time("qk_norm_rope_store + attention_step_hd64 (1 warp a block)", [&] {
+        launch(qk_norm_rope_store, dim3(rows, (heads + 2 * kvHeads + QK_BLOCK / 32 - 1) / (QK_BLOCK / 32)), QK_BLOCK, 0, false,
+               (const float*)qkv, heads, kvHeads, hd, (const float*)qNorm, (const float*)kNorm, 1e-5f, (const int*)dCausal,
+               (const int*)dSlot, (const int*)dPt, maxPages, (const float*)invFreq, q, k, v);
+        launch(attention_step_hd64, dim3(1, kvHeads, rows), 32, 0, false, (const bf16*)q, heads * hd, (const bf16*)k, (const bf16*)v, 0,
+               out, heads * hd, heads, kvHeads, scale, (const int*)dQRow, (const int*)dOne, (const int*)dSlot, (const int*)dKeys,
+               (const int*)dCausal, (const int*)dPt, maxPages);
+    });
+    {  // the step kernel's output against the paged kernel's (same arithmetic per warp: bit-equal)
+        bf16* other = zeros<bf16>((long)rows * heads * hd);
+        launch(attention_paged_hd64, dim3(1, kvHeads, rows), 32 * ATTN_PAGED_WARPS, 0, false, (const bf16*)q, heads * hd, (const bf16*)k,
+               (const bf16*)v, 0, other, heads * hd, heads, kvHeads, scale, (const int*)dQRow, (const int*)dOne, (const int*)dSlot,
+               (const int*)dKeys, (const int*)dCausal, (const int*)dPt, maxPages);
+        launch(attention_step_hd64, dim3(1, kvHeads, rows), 32, 0, false, (const bf16*)q, heads * hd, (const bf16*)k, (const bf16*)v, 0,
+               out, heads * hd, heads, kvHeads, scale, (const int*)dQRow, (const int*)dOne, (const int*)dSlot, (const int*)dKeys,
+               (const int*)dCausal, (const int*)dPt, maxPages);
+        CK(cudaStreamSynchronize(stream));
+        std::vector<bf16> ga = host(out, (long)rows * heads * hd), gb = host(other, (long)rows * heads * hd);
+        long diff = 0;
+        for (size_t i = 0; i < ga.size(); i++) diff += memcmp(&ga[i], &gb[i], sizeof(bf16)) != 0;
+        verdict("attention_step_hd64 vs attention_paged_hd64 (values differing)", (double)diff, 1.0, 0.0);
+        cudaFree(other);
+    }
+#endif
+    for (int threads : {512, 256, 128}) {
+        char what[96];
+        snprintf(what, sizeof what, "attention_decode, %d threads", threads);
+        time(what, [&] {
+            launch(attention_decode, dim3(kvHeads, rows), threads, 0, false, (const float*)qkv, (const float*)qNorm,
+                   (const float*)kNorm, 1e-5f, (const float*)invFreq, k, v, out, heads * hd, heads, kvHeads, hd, scale,
+                   (const int*)dSlot, (const int*)dKeys, (const int*)dPt, maxPages);
+        });
+    }
+    CK(cudaEventDestroy(a));
+    CK(cudaEventDestroy(b));
+    cudaFree(k); cudaFree(v); cudaFree(q); cudaFree(out); cudaFree(qkv); cudaFree(qNorm); cudaFree(kNorm); cudaFree(invFreq);
+    cudaFree(dPt); cudaFree(dSlot); cudaFree(dQRow); cudaFree(dOne); cudaFree(dCausal); cudaFree(dKeys);
+}
+
 int main(int argc, char** argv) {
     const std::string which = argc > 1 ? argv[1] : "all";
     const int replays = argc > 2 ? atoi(argv[2]) : 200;
@@ -810,6 +896,10 @@ int main(int argc, char** argv) {
     checkGemv();
     checkConv();
     checkAttention();
+    if (which == "batchattn") {
+        for (int rows : {2048, 512}) timeBatchAttention(rows);
+        return failures ? 1 : 0;
+    }
     const Shape shapes[] = {{"450M (LFM2-350M text)", 1024, 16, 8, 64, 4608, 65536, 16}, {"1.6B (LFM2-1.2B text)", 2048, 32, 8, 64, 8192, 65536, 16}};
     std::vector<Model*> models;
     for (const Shape& s : shapes) {

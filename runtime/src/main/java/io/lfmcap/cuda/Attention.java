@@ -10,6 +10,8 @@ package io.lfmcap.cuda;
  *   flash   attention_[paged_]hd{16,32,64,72,128}: tensor cores (mma m16n8k16 bf16), online softmax,
  *           a block = 16 (query, head-of-group) rows per warp of one kv head x tiles of 64 keys (32 for
  *           head dim 128): 8 warps for the direct kernels (vision), 4 for the paged ones (decoder)
+ *   step    attention_step_hd*: the paged flash kernel with one warp per block, for passes whose segments'
+ *           rows fit one warp (decode steps); the same values as attention_paged_hd*, bit for bit
  *   simple  attention_simple_{direct,paged}: one warp per (query, head), fp32 throughout; the cross-check
  *           and the fallback (lfmcap.cuda.attention=simple, or a head dim without a flash kernel)
  * </pre>
@@ -50,8 +52,10 @@ final class Attention {
                     new Kernels.Grid(rows, kvHeads, segments, 32), q, ldq, k, v, ldkv, out, ldo, heads, kvHeads, scale,
                     segQRow, segRows, segKey, segKeyCount, segCausal, pageTable, maxPages, headDim);
         } else {
-            int warps = paged ? PAGED_WARPS : DIRECT_WARPS, rowsPerBlock = 16 * warps;
-            String kernel = paged ? "attention_paged_hd" : hasWarpgroupKernel(ctx, headDim) ? "attention_wg_hd" : "attention_hd";
+            boolean step = paged && rows <= 16;
+            int warps = step ? 1 : paged ? PAGED_WARPS : DIRECT_WARPS, rowsPerBlock = 16 * warps;
+            String kernel = step ? "attention_step_hd" : paged ? "attention_paged_hd"
+                    : hasWarpgroupKernel(ctx, headDim) ? "attention_wg_hd" : "attention_hd";
             Kernels.attentionFlash(ctx, kernel + headDim,
                     new Kernels.Grid((rows + rowsPerBlock - 1) / rowsPerBlock, kvHeads, segments, 32 * warps), q, ldq, k, v, ldkv,
                     out, ldo, heads, kvHeads, scale, segQRow, segRows, segKey, segKeyCount, segCausal, pageTable, maxPages);

@@ -174,6 +174,7 @@ final class Kernels {
 
     @Kernel({"attention_hd16", "attention_hd32", "attention_hd64", "attention_hd72", "attention_hd128",
             "attention_paged_hd16", "attention_paged_hd32", "attention_paged_hd64", "attention_paged_hd72", "attention_paged_hd128",
+            "attention_step_hd16", "attention_step_hd32", "attention_step_hd64", "attention_step_hd72", "attention_step_hd128",
             "attention_wg_hd72"})
     static void attentionFlash(GpuContext ctx, String name, Grid g, long q, int ldq, long k, long v, int ldkv, long out, int ldo,
                                int heads, int kvHeads, float scale, long segQRow, long segRows, long segKey, long segKeyCount,

@@ -744,6 +744,7 @@ extern "C" __global__ void bias_act(void* d, int bf16Data, const void* __restric
 
 #define ATTN_DIRECT_WARPS 8  // warps (x 16 query rows) per block of attention_hd*
 #define ATTN_PAGED_WARPS 4   // warps (x 16 (query, head-of-group) rows) per block of attention_paged_hd*
+#define ATTN_STEP_KERNELS 1  // attention_step_hd*: the paged kernel at one warp a block (decode steps)
 
 #define ATTN_ARGS const bf16* __restrict__ q, int ldq, const bf16* __restrict__ k, const bf16* __restrict__ v, int ldkv, \
     bf16* __restrict__ out, int ldo, int heads, int kvHeads, float scale, \
@@ -932,9 +933,8 @@ __device__ __forceinline__ void store_rows(const float* o, float sumA, float sum
 // fragments by ldmatrix, V's by ldmatrix.trans. The online softmax is softmax_tile's (masking only on tiles past the
 // block's first row's last key: non-causal, the segment's last, partial tile); the output rescale is skipped when no
 // row of the warp raised its max.
-template <int HD, bool PAGED>
+template <int HD, bool PAGED, int WARPS>
 __device__ void attention_flash(ATTN_ARGS) {
-    constexpr int WARPS = PAGED ? ATTN_PAGED_WARPS : ATTN_DIRECT_WARPS;
     constexpr int THREADS = WARPS * 32, BM = WARPS * 16;
     constexpr int BN = HD <= 80 ? 64 : 32;    // keys per tile, a divisor of PAGE_TOKENS; 2 stages of K and V < 48 KB
     constexpr int HDP = (HD + 15) / 16 * 16;  // head dim padded for the k = 16 steps of q k^T
@@ -1096,9 +1096,14 @@ __device__ void attention_simple(ATTN_ARGS, int hd) {
 }
 
 // (threads, blocks per multiprocessor): the direct kernels ask for 2 blocks of 256 threads (<= 128 registers).
+// attention_step_hd*: the paged kernel with one warp per block, for passes whose segments fill one warp (a decode
+// step: heads-per-kv-head <= 16 rows). The block's other warps would only copy and idle; with one, 5-6 blocks fit per
+// multiprocessor on shared memory (two stages of K and V: 37 KB at head dim 64), each with a tile copy in flight.
+// The same per-warp arithmetic: its output equals attention_paged_hd*'s bit for bit.
 #define FLASH_KERNELS(HD, DIRECT_BLOCKS, PAGED_BLOCKS) \
-    extern "C" __global__ void __launch_bounds__(ATTN_DIRECT_WARPS * 32, DIRECT_BLOCKS) attention_hd##HD(ATTN_ARGS) { attention_flash<HD, false>(ATTN_PASS); } \
-    extern "C" __global__ void __launch_bounds__(ATTN_PAGED_WARPS * 32, PAGED_BLOCKS) attention_paged_hd##HD(ATTN_ARGS) { attention_flash<HD, true>(ATTN_PASS); }
+    extern "C" __global__ void __launch_bounds__(ATTN_DIRECT_WARPS * 32, DIRECT_BLOCKS) attention_hd##HD(ATTN_ARGS) { attention_flash<HD, false, ATTN_DIRECT_WARPS>(ATTN_PASS); } \
+    extern "C" __global__ void __launch_bounds__(ATTN_PAGED_WARPS * 32, PAGED_BLOCKS) attention_paged_hd##HD(ATTN_ARGS) { attention_flash<HD, true, ATTN_PAGED_WARPS>(ATTN_PASS); } \
+    extern "C" __global__ void __launch_bounds__(32) attention_step_hd##HD(ATTN_ARGS) { attention_flash<HD, true, 1>(ATTN_PASS); }
 
 FLASH_KERNELS(16, 2, 3)
 FLASH_KERNELS(32, 2, 3)

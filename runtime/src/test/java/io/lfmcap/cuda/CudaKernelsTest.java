@@ -638,6 +638,44 @@ class CudaKernelsTest {
         }
     }
 
+    @Test
+    void decodeStepAttentionEqualsThePagedKernelBitForBit() {
+        // a decode step's pass (one row per segment): Attention.run takes attention_step_hd* (one warp a block), whose
+        // values must be attention_paged_hd*'s (four warps a block) exactly, at every tile width (head dim 128: 32 keys)
+        for (int hd : new int[] {16, 64, 128}) {
+            for (int group : new int[] {2, 8}) {
+                int kvHeads = 2, heads = kvHeads * group, qWidth = heads * hd, maxPages = 5, pages = 16, slots = 4;
+                int[] start = {5, 64, 250, 0}, slot = {2, 3, 0, 1}, ones = {1, 1, 1, 1}, segFirst = {0, 1, 2, 3};
+                int segments = start.length;
+                int[] keyCount = new int[segments];
+                for (int s = 0; s < segments; s++) keyCount[s] = start[s] + 1;
+                int[] table = new int[slots * maxPages];
+                for (int i = 0; i < table.length; i++) table[i] = (i * 7 + 3) % pages;
+                long pageElems = (long) kvHeads * KvCachePool.PAGE_TOKENS * hd;
+                float[] kPool = bf(randn((int) (pages * pageElems), 1)), vPool = bf(randn((int) (pages * pageElems), 1));
+                float[] q = bf(randn(segments * qWidth, 1.2));
+                float scale = (float) Math.pow(hd, -0.5);
+                float[][] got = new float[2][];
+                for (int paged = 0; paged < 2; paged++) {
+                    final boolean viaPagedKernel = paged == 1;
+                    got[paged] = gpu.run(() -> {
+                        long dq = gpu.bf16(q), dk = gpu.bf16(kPool), dv = gpu.bf16(vPool), out = gpu.poisoned(2L * segments * qWidth);
+                        long dFirst = gpu.i32(segFirst), dRows = gpu.i32(ones), dSlot = gpu.i32(slot), dKeys = gpu.i32(keyCount),
+                                dStart = gpu.i32(start), dTable = gpu.i32(table);
+                        if (viaPagedKernel)
+                            Kernels.attentionFlash(gpu.ctx, "attention_paged_hd" + hd, new Kernels.Grid(1, kvHeads, segments, 32 * Attention.PAGED_WARPS),
+                                    dq, qWidth, dk, dv, 0, out, qWidth, heads, kvHeads, scale, dFirst, dRows, dSlot, dKeys, dStart, dTable, maxPages);
+                        else
+                            Attention.run(gpu.ctx, false, hd, true, dq, qWidth, dk, dv, 0, out, qWidth, heads, kvHeads, scale,
+                                    dFirst, dRows, dSlot, dKeys, dStart, dTable, maxPages, 1, segments);
+                        return gpu.readBf16(out, segments * qWidth);
+                    });
+                }
+                assertArrayEquals(got[1], got[0], "hd " + hd + " group " + group);
+            }
+        }
+    }
+
     // ------------------------------------------------------------------------------------------ GEMM
 
     @Test

@@ -38,6 +38,7 @@ class KernelSignaturesTest {
         while (flash.find()) {
             out.put("attention_hd" + flash.group(1), types(attnArgs));
             out.put("attention_paged_hd" + flash.group(1), types(attnArgs));
+            out.put("attention_step_hd" + flash.group(1), types(attnArgs));
         }
         Matcher wgmma = Pattern.compile("^WGMMA_KERNEL\\((\\d+)\\)", Pattern.MULTILINE).matcher(src);
         while (wgmma.find()) out.put("attention_wg_hd" + wgmma.group(1), types(attnArgs));
@@ -89,7 +90,8 @@ class KernelSignaturesTest {
         Map<String, List<String>> kernels = signatures();
         for (int hd : new int[] {16, 32, 64, 72, 128}) {
             assertTrue(Attention.hasFlashKernel(hd));
-            assertTrue(kernels.containsKey("attention_hd" + hd) && kernels.containsKey("attention_paged_hd" + hd));
+            assertTrue(kernels.containsKey("attention_hd" + hd) && kernels.containsKey("attention_paged_hd" + hd)
+                    && kernels.containsKey("attention_step_hd" + hd));
         }
         assertFalse(Attention.hasFlashKernel(80));
         assertTrue(kernels.containsKey("attention_wg_hd72"));

@@ -597,8 +597,7 @@ class CudaKernelsTest {
                     rows += rowsPer[s];
                     keyCount[s] = start[s] + rowsPer[s];
                 }
-                int[] table = new int[slots * maxPages];
-                for (int i = 0; i < table.length; i++) table[i] = (i * 7 + 3) % pages;
+                int[] table = scatteredPageTable(slots * maxPages, pages);
                 long pageElems = (long) kvHeads * KvCachePool.PAGE_TOKENS * hd;
                 float[] kPool = bf(randn((int) (pages * pageElems), 1)), vPool = bf(randn((int) (pages * pageElems), 1));
                 float[] q = bf(randn(rows * qWidth, 1.2));
@@ -638,10 +637,18 @@ class CudaKernelsTest {
         }
     }
 
+    /** A page table of {@code entries} slots' pages spread over a pool of {@code pages}, out of order. */
+    private static int[] scatteredPageTable(int entries, int pages) {
+        int[] table = new int[entries];
+        for (int i = 0; i < entries; i++) table[i] = (i * 7 + 3) % pages;
+        return table;
+    }
+
     @Test
-    void decodeStepAttentionEqualsThePagedKernelBitForBit() {
-        // a decode step's pass (one row per segment): Attention.run takes attention_step_hd* (one warp a block), whose
-        // values must be attention_paged_hd*'s (four warps a block) exactly, at every tile width (head dim 128: 32 keys)
+    void decodeStepAttentionMatchesTheReferenceAndEqualsThePagedKernelBitForBit() {
+        // a decode step's pass (one row per segment): Attention.run takes attention_step_hd* (one warp a block); its values
+        // must match the fp32 reference and be attention_paged_hd*'s (four warps a block) exactly, at both tile widths
+        // (head dim 128: 32 keys)
         for (int hd : new int[] {16, 64, 128}) {
             for (int group : new int[] {2, 8}) {
                 int kvHeads = 2, heads = kvHeads * group, qWidth = heads * hd, maxPages = 5, pages = 16, slots = 4;
@@ -649,29 +656,47 @@ class CudaKernelsTest {
                 int segments = start.length;
                 int[] keyCount = new int[segments];
                 for (int s = 0; s < segments; s++) keyCount[s] = start[s] + 1;
-                int[] table = new int[slots * maxPages];
-                for (int i = 0; i < table.length; i++) table[i] = (i * 7 + 3) % pages;
+                int[] table = scatteredPageTable(slots * maxPages, pages);
                 long pageElems = (long) kvHeads * KvCachePool.PAGE_TOKENS * hd;
                 float[] kPool = bf(randn((int) (pages * pageElems), 1)), vPool = bf(randn((int) (pages * pageElems), 1));
                 float[] q = bf(randn(segments * qWidth, 1.2));
                 float scale = (float) Math.pow(hd, -0.5);
-                float[][] got = new float[2][];
-                for (int paged = 0; paged < 2; paged++) {
-                    final boolean viaPagedKernel = paged == 1;
-                    got[paged] = gpu.run(() -> {
+                float[][] got = new float[3][];  // Attention.run, attention_step_hd* and attention_paged_hd* launched directly
+                for (int way = 0; way < 3; way++) {
+                    final int launch = way;
+                    got[way] = gpu.run(() -> {
                         long dq = gpu.bf16(q), dk = gpu.bf16(kPool), dv = gpu.bf16(vPool), out = gpu.poisoned(2L * segments * qWidth);
                         long dFirst = gpu.i32(segFirst), dRows = gpu.i32(ones), dSlot = gpu.i32(slot), dKeys = gpu.i32(keyCount),
                                 dStart = gpu.i32(start), dTable = gpu.i32(table);
-                        if (viaPagedKernel)
-                            Kernels.attentionFlash(gpu.ctx, "attention_paged_hd" + hd, new Kernels.Grid(1, kvHeads, segments, 32 * Attention.PAGED_WARPS),
-                                    dq, qWidth, dk, dv, 0, out, qWidth, heads, kvHeads, scale, dFirst, dRows, dSlot, dKeys, dStart, dTable, maxPages);
-                        else
+                        if (launch == 0)
                             Attention.run(gpu.ctx, false, hd, true, dq, qWidth, dk, dv, 0, out, qWidth, heads, kvHeads, scale,
                                     dFirst, dRows, dSlot, dKeys, dStart, dTable, maxPages, 1, segments);
+                        else
+                            Kernels.attentionFlash(gpu.ctx, (launch == 1 ? "attention_step_hd" : "attention_paged_hd") + hd,
+                                    new Kernels.Grid(1, kvHeads, segments, 32 * (launch == 1 ? 1 : Attention.PAGED_WARPS)),
+                                    dq, qWidth, dk, dv, 0, out, qWidth, heads, kvHeads, scale, dFirst, dRows, dSlot, dKeys, dStart, dTable, maxPages);
                         return gpu.readBf16(out, segments * qWidth);
                     });
                 }
-                assertArrayEquals(got[1], got[0], "hd " + hd + " group " + group);
+                double[] ref = new double[segments * qWidth];
+                for (int s = 0; s < segments; s++)
+                    for (int h = 0; h < heads; h++) {
+                        int g = h / group;
+                        float[][] k = new float[keyCount[s]][hd], v = new float[keyCount[s]][hd];
+                        for (int j = 0; j < keyCount[s]; j++) {
+                            int page = table[slot[s] * maxPages + j / KvCachePool.PAGE_TOKENS];
+                            long at = page * pageElems + ((long) g * KvCachePool.PAGE_TOKENS + j % KvCachePool.PAGE_TOKENS) * hd;
+                            for (int i = 0; i < hd; i++) {
+                                k[j][i] = kPool[(int) (at + i)];
+                                v[j][i] = vPool[(int) (at + i)];
+                            }
+                        }
+                        double[] o = attend(q, s * qWidth + h * hd, k, v, keyCount[s], scale);
+                        System.arraycopy(o, 0, ref, s * qWidth + h * hd, hd);
+                    }
+                double err = relativeError(ref, got[0]);
+                assertTrue(err < 1e-2, "hd " + hd + " group " + group + ": " + err);
+                assertArrayEquals(got[2], got[1], "hd " + hd + " group " + group + ": step kernel against the paged kernel");
             }
         }
     }

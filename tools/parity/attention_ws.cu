@@ -9,6 +9,10 @@
 // Every check against the fp32 kernel passes. ncu (s10-10 .. s10-12): tensor pipe 22-25% active, issue slots 32-38%
 // busy; long-scoreboard stalls take ~36% of the warp samples (not yet located: the consumers' mbarrier waits, paced
 // by the producer's cp.async.wait_group, are the first suspect; then Q's fragment loads at each work item).
+// Since s10-12 (not yet run): the producer gets 56 registers instead of 40 (and the consumers 224 instead of 232): at 40
+// ptxas spilled 16 bytes in the producer's loop, local loads that stall it on the long scoreboard and so pace every
+// consumer's wait on `full`; at 56 no kernel spills. Run this build first: if the stalls were the spill, the overlap
+// schedules (ATTN_WS=2, 3) should now gain instead of lose.
 // Left to try: TMA (cp.async.bulk.tensor) for K and V so the producer neither waits nor fences; the next item's Q
 // loaded under the current item's last tiles; 128-key tiles (a tile width as a template parameter crashed cicc 13.0:
 // write it as a constant of the MODE instantiation).
@@ -16,7 +20,7 @@
 // tiles into STAGES shared-memory stages (cp.async, then its own wait, the proxy fence and an arrive on the stage's
 // `full` mbarrier); warpgroups 1 and 2 each own 64 query rows, wait on `full`, and arrive on `empty` when both
 // products of a tile are done. No block barrier in the loop, so the two consumer warpgroups drift apart and one's
-// softmax runs under the other's products. setmaxnreg gives the producer 40 registers and the consumers 232.
+// softmax runs under the other's products. setmaxnreg gives the producer 56 registers and the consumers 224.
 #define ATTN_WS_KERNELS 1
 #define WS_STAGES 4
 #define WS_LAG 2  // the producer signals tile t - WS_LAG after committing tile t (WS_LAG <= WS_STAGES - 2)
@@ -130,7 +134,7 @@ __device__ void attention_wgmma_ws(ATTN_ARGS, int mBlocks, int segments) {
     };
 
     if (wgIdx == 0) {
-        asm volatile("setmaxnreg.dec.sync.aligned.u32 40;\n" ::: "memory");
+        asm volatile("setmaxnreg.dec.sync.aligned.u32 56;\n" ::: "memory");
         int n = 0;
         for (int w = blockIdx.x; w < items; w += gridDim.x) {
             Item it;
@@ -164,7 +168,7 @@ __device__ void attention_wgmma_ws(ATTN_ARGS, int mBlocks, int segments) {
         for (int m = max(0, n - WS_LAG); m < n; m++) mbar_arrive(barBase + (m % STAGES) * 8);
         return;
     }
-    asm volatile("setmaxnreg.inc.sync.aligned.u32 232;\n" ::: "memory");
+    asm volatile("setmaxnreg.inc.sync.aligned.u32 224;\n" ::: "memory");
     const int cw = wgIdx - 1, warp = (tid >> 5) & 3;
     const float scale2 = scale * 1.4426950408889634f;
     constexpr u32 V_LEADING = GROUP_BYTES, V_STRIDE = 128;

@@ -12,9 +12,9 @@
 // Since s10-12 (not yet run): the producer gets 56 registers instead of 40 (and the consumers 224 instead of 232): at 40
 // ptxas spilled 16 bytes in the producer's loop, local loads that stall it on the long scoreboard and so pace every
 // consumer's wait on `full`; at 56 no kernel spills. Run this build first: if the stalls were the spill, the overlap
-// schedules (ATTN_WS=2, 3) should now gain instead of lose.
-// Left to try: TMA (cp.async.bulk.tensor) for K and V so the producer neither waits nor fences; the next item's Q
-// loaded under the current item's last tiles; 128-key tiles (a tile width as a template parameter crashed cicc 13.0:
+// schedules (ATTN_WS=2, 3) should now gain instead of lose. Also since then: each consumer requests the next work
+// item's Q fragments when it starts an item (16 more registers), so an item's start no longer waits on global loads.
+// Left to try: TMA (cp.async.bulk.tensor) for K and V so the producer neither waits nor fences; 128-key tiles (a tile width as a template parameter crashed cicc 13.0:
 // write it as a constant of the MODE instantiation).
 // Warpgroup 0 copies K and V
 // tiles into STAGES shared-memory stages (cp.async, then its own wait, the proxy fence and an arrive on the stage's
@@ -177,10 +177,26 @@ __device__ void attention_wgmma_ws(ATTN_ARGS, int mBlocks, int segments) {
     // ping-pong (MODE 2): the consumer warpgroups take turns issuing their products (named barriers 1 + cw), so one's
     // softmax runs while the other's products are on the tensor cores
     if (MODE == 2 && cw == 1) ws_turn_end(cw);  // the first turn is warpgroup 0's
+    // Q's fragments of the next work item are requested while this one runs (their latency off the path)
+    auto loadQ = [&](const Item& x, u32 (&dst)[KC][4]) {
+        const int mA = x.mBase + cw * 64 + warp * 16 + gq, mB = mA + 8, iA = mA / group, iB = mB / group, qRow0 = segQRow[x.s];
+        const bool live = x.mBase + cw * 64 < x.rows * group;
+        q_fragments<HD, KC>(dst, q + (long)(qRow0 + iA) * ldq + (long)(x.g * group + mA % group) * HD,
+                            q + (long)(qRow0 + iB) * ldq + (long)(x.g * group + mB % group) * HD, live && iA < x.rows,
+                            live && iB < x.rows, t4);
+    };
+    auto nextItem = [&](int from, Item& x) {
+        while (from < items && !item(from, x)) from += gridDim.x;
+        return from;
+    };
+    Item it, nx;
+    u32 qa[KC][4], qn[KC][4];
+    int w = nextItem(blockIdx.x, it);
+    if (w < items) loadQ(it, qa);
     int n0 = 0;
-    for (int w = blockIdx.x; w < items; w += gridDim.x) {
-        Item it;
-        if (!item(w, it)) continue;
+    while (w < items) {
+        const int wn = nextItem(w + gridDim.x, nx);
+        if (wn < items) loadQ(nx, qn);
         const int g = it.g, rows = it.rows, limAll = it.limAll, tiles = it.tiles;
         if (it.mBase + cw * 64 >= rows * group) {  // no rows for this warpgroup: keep the stages and turns turning
             for (int t = 0; t < tiles; t++) {
@@ -195,123 +211,124 @@ __device__ void attention_wgmma_ws(ATTN_ARGS, int mBlocks, int segments) {
                 ws_turn_begin(cw);
                 ws_turn_end(cw);
             }
-            n0 += tiles;
-            continue;
-        }
-        const int qRow0 = segQRow[it.s], keyCount = segKeyCount[it.s], causalBase = segCausalBase[it.s];
-        const int mA = it.mBase + cw * 64 + warp * 16 + gq, mB = mA + 8;
-        const int iA = mA / group, iB = mB / group;
-        const int limA = causalBase >= 0 ? min(causalBase + iA, keyCount - 1) : keyCount - 1;
-        const int limB = causalBase >= 0 ? min(causalBase + iB, keyCount - 1) : keyCount - 1;
-        u32 qa[KC][4];
-        q_fragments<HD, KC>(qa, q + (long)(qRow0 + iA) * ldq + (long)(g * group + mA % group) * HD,
-                            q + (long)(qRow0 + iB) * ldq + (long)(g * group + mB % group) * HD, iA < rows, iB < rows, t4);
-        float o[ON * 4];
+        } else {
+            const int qRow0 = segQRow[it.s], keyCount = segKeyCount[it.s], causalBase = segCausalBase[it.s];
+            const int mA = it.mBase + cw * 64 + warp * 16 + gq, mB = mA + 8;
+            const int iA = mA / group, iB = mB / group;
+            const int limA = causalBase >= 0 ? min(causalBase + iA, keyCount - 1) : keyCount - 1;
+            const int limB = causalBase >= 0 ? min(causalBase + iB, keyCount - 1) : keyCount - 1;
+            float o[ON * 4];
 #pragma unroll
-        for (int i = 0; i < ON * 4; i++) o[i] = 0.f;
-        float maxA = NEG_INF, maxB = NEG_INF, sumA = 0.f, sumB = 0.f;
-        auto issueScores = [&](float (&sc)[NT * 4], int n) {
-            const u32 kTile = kBase + (n % STAGES) * TILE_BYTES;
-            wgmma_fence();
+            for (int i = 0; i < ON * 4; i++) o[i] = 0.f;
+            float maxA = NEG_INF, maxB = NEG_INF, sumA = 0.f, sumB = 0.f;
+            auto issueScores = [&](float (&sc)[NT * 4], int n) {
+                const u32 kTile = kBase + (n % STAGES) * TILE_BYTES;
+                wgmma_fence();
 #pragma unroll
-            for (int kc = 0; kc < KC; kc++) {
+                for (int kc = 0; kc < KC; kc++) {
 #pragma unroll
-                for (int h = 0; h < BN / 64; h++)  // keys 64 h .. 64 h + 63: n-tiles 8 h .. 8 h + 7
-                    wgmma_m64n64k16<0>(sc + 32 * h, qa[kc], wgmma_desc(kTile + h * 8 * GROUP_BYTES + kc * 256, 128, GROUP_BYTES), kc);
-            }
-            wgmma_commit();
-        };
-        auto issueValues = [&](const u32 (&pa)[BN / 16][4], int n) {
-            const u32 vTile = vBase + (n % STAGES) * TILE_BYTES;
-            wgmma_fence();
+                    for (int h = 0; h < BN / 64; h++)  // keys 64 h .. 64 h + 63: n-tiles 8 h .. 8 h + 7
+                        wgmma_m64n64k16<0>(sc + 32 * h, qa[kc], wgmma_desc(kTile + h * 8 * GROUP_BYTES + kc * 256, 128, GROUP_BYTES), kc);
+                }
+                wgmma_commit();
+            };
+            auto issueValues = [&](const u32 (&pa)[BN / 16][4], int n) {
+                const u32 vTile = vBase + (n % STAGES) * TILE_BYTES;
+                wgmma_fence();
 #pragma unroll
-            for (int kc = 0; kc < BN / 16; kc++)
-                wgmma_m64n64k16<1>(o, pa[kc], wgmma_desc(vTile + kc * 2 * GROUP_BYTES, V_LEADING, V_STRIDE), 1);
-            wgmma_commit();
-        };
-        if constexpr (MODE == 2) {
-            u32 pa[BN / 16][4];
-            for (int t = 0; t <= tiles; t++) {
-                float sc[NT * 4];
-                if (t < tiles) waitFull(n0 + t);
-                ws_turn_begin(cw);
-                if (t > 0) issueValues(pa, n0 + t - 1);
-                if (t < tiles) issueScores(sc, n0 + t);
-                ws_turn_end(cw);
-                wgmma_wait_all();
-                fence_operands(o);
-                if (t > 0) release(n0 + t - 1);
-                if (t < tiles) {
+                for (int kc = 0; kc < BN / 16; kc++)
+                    wgmma_m64n64k16<1>(o, pa[kc], wgmma_desc(vTile + kc * 2 * GROUP_BYTES, V_LEADING, V_STRIDE), 1);
+                wgmma_commit();
+            };
+            if constexpr (MODE == 2) {
+                u32 pa[BN / 16][4];
+                for (int t = 0; t <= tiles; t++) {
+                    float sc[NT * 4];
+                    if (t < tiles) waitFull(n0 + t);
+                    ws_turn_begin(cw);
+                    if (t > 0) issueValues(pa, n0 + t - 1);
+                    if (t < tiles) issueScores(sc, n0 + t);
+                    ws_turn_end(cw);
+                    wgmma_wait_all();
+                    fence_operands(o);
+                    if (t > 0) release(n0 + t - 1);
+                    if (t < tiles) {
+                        fence_operands(sc);
+                        softmax_tile<NT, ON>(sc, o, t * BN, t4, limAll, limA, limB, scale2, maxA, maxB, sumA, sumB);
+#pragma unroll
+                        for (int kc = 0; kc < BN / 16; kc++) p_fragment(pa[kc], sc, kc);
+                    }
+                }
+            } else if constexpr (MODE == 0) {
+                for (int t = 0; t < tiles; t++) {
+                    waitFull(n0 + t);
+                    float sc[NT * 4];
+                    issueScores(sc, n0 + t);
+                    wgmma_wait_all();
                     fence_operands(sc);
                     softmax_tile<NT, ON>(sc, o, t * BN, t4, limAll, limA, limB, scale2, maxA, maxB, sumA, sumB);
+                    u32 pa[BN / 16][4];
 #pragma unroll
                     for (int kc = 0; kc < BN / 16; kc++) p_fragment(pa[kc], sc, kc);
+                    issueValues(pa, n0 + t);
+                    wgmma_wait_all();
+                    fence_operands(o);
+                    release(n0 + t);
                 }
-            }
-        } else if constexpr (MODE == 0) {
-            for (int t = 0; t < tiles; t++) {
-                waitFull(n0 + t);
-                float sc[NT * 4];
-                issueScores(sc, n0 + t);
-                wgmma_wait_all();
-                fence_operands(sc);
-                softmax_tile<NT, ON>(sc, o, t * BN, t4, limAll, limA, limB, scale2, maxA, maxB, sumA, sumB);
-                u32 pa[BN / 16][4];
-#pragma unroll
-                for (int kc = 0; kc < BN / 16; kc++) p_fragment(pa[kc], sc, kc);
-                issueValues(pa, n0 + t);
-                wgmma_wait_all();
-                fence_operands(o);
-                release(n0 + t);
-            }
-        } else {
-            float corrA = 1.f, corrB = 1.f;
-            auto scores = [&](float (&sc)[NT * 4], int key0) {
-                float cA, cB;
-                softmax_scores<NT>(sc, key0, t4, limAll, limA, limB, scale2, maxA, maxB, sumA, sumB, cA, cB);
-                corrA = cA;
-                corrB = cB;
-            };
-            auto step = [&](auto more, float (&cur)[NT * 4], float (&next)[NT * 4], int t) {
-                if constexpr (decltype(more)::value) {
-                    waitFull(n0 + t + 1);
-                    issueScores(next, n0 + t + 1);
-                }
-                rescale_rows<ON>(o, corrA, corrB);
-                u32 pa[BN / 16][4];
-#pragma unroll
-                for (int kc = 0; kc < BN / 16; kc++) p_fragment(pa[kc], cur, kc);
-                issueValues(pa, n0 + t);
-                if constexpr (decltype(more)::value) {
-                    asm volatile("wgmma.wait_group.sync.aligned 1;\n" ::: "memory");
-                    fence_operands(next);
-                    scores(next, (t + 1) * BN);
-                }
-                wgmma_wait_all();
-                fence_operands(o);
-                release(n0 + t);
-            };
-            float sa[NT * 4], sb[NT * 4];
-            waitFull(n0);
-            issueScores(sa, n0);
-            wgmma_wait_all();
-            fence_operands(sa);
-            scores(sa, 0);
-            int t = 0;
-            for (; t + 2 < tiles; t += 2) {
-                step(WsFlag<true>(), sa, sb, t);
-                step(WsFlag<true>(), sb, sa, t + 1);
-            }
-            if (tiles - t == 2) {
-                step(WsFlag<true>(), sa, sb, t);
-                step(WsFlag<false>(), sb, sa, t + 1);
             } else {
-                step(WsFlag<false>(), sa, sb, t);
+                float corrA = 1.f, corrB = 1.f;
+                auto scores = [&](float (&sc)[NT * 4], int key0) {
+                    float cA, cB;
+                    softmax_scores<NT>(sc, key0, t4, limAll, limA, limB, scale2, maxA, maxB, sumA, sumB, cA, cB);
+                    corrA = cA;
+                    corrB = cB;
+                };
+                auto step = [&](auto more, float (&cur)[NT * 4], float (&next)[NT * 4], int t) {
+                    if constexpr (decltype(more)::value) {
+                        waitFull(n0 + t + 1);
+                        issueScores(next, n0 + t + 1);
+                    }
+                    rescale_rows<ON>(o, corrA, corrB);
+                    u32 pa[BN / 16][4];
+#pragma unroll
+                    for (int kc = 0; kc < BN / 16; kc++) p_fragment(pa[kc], cur, kc);
+                    issueValues(pa, n0 + t);
+                    if constexpr (decltype(more)::value) {
+                        asm volatile("wgmma.wait_group.sync.aligned 1;\n" ::: "memory");
+                        fence_operands(next);
+                        scores(next, (t + 1) * BN);
+                    }
+                    wgmma_wait_all();
+                    fence_operands(o);
+                    release(n0 + t);
+                };
+                float sa[NT * 4], sb[NT * 4];
+                waitFull(n0);
+                issueScores(sa, n0);
+                wgmma_wait_all();
+                fence_operands(sa);
+                scores(sa, 0);
+                int t = 0;
+                for (; t + 2 < tiles; t += 2) {
+                    step(WsFlag<true>(), sa, sb, t);
+                    step(WsFlag<true>(), sb, sa, t + 1);
+                }
+                if (tiles - t == 2) {
+                    step(WsFlag<true>(), sa, sb, t);
+                    step(WsFlag<false>(), sb, sa, t + 1);
+                } else {
+                    step(WsFlag<false>(), sa, sb, t);
+                }
             }
+            store_rows<ON>(o, sumA, sumB, iA < rows ? out + (long)(qRow0 + iA) * ldo + (long)(g * group + mA % group) * HD : nullptr,
+                           iB < rows ? out + (long)(qRow0 + iB) * ldo + (long)(g * group + mB % group) * HD : nullptr, t4);
         }
-        store_rows<ON>(o, sumA, sumB, iA < rows ? out + (long)(qRow0 + iA) * ldo + (long)(g * group + mA % group) * HD : nullptr,
-                       iB < rows ? out + (long)(qRow0 + iB) * ldo + (long)(g * group + mB % group) * HD : nullptr, t4);
         n0 += tiles;
+        w = wn;
+        it = nx;
+#pragma unroll
+        for (int kc = 0; kc < KC; kc++)
+            for (int e = 0; e < 4; e++) qa[kc][e] = qn[kc][e];
     }
 }
 #define WS_BODY(M) attention_wgmma_ws<M>(ATTN_PASS, mBlocks, segments);

@@ -615,15 +615,8 @@ class CudaKernelsTest {
                     for (int s = 0; s < segments; s++)
                         for (int h = 0; h < heads; h++) {
                             int g = h / group;
-                            float[][] k = new float[keyCount[s]][hd], v = new float[keyCount[s]][hd];
-                            for (int j = 0; j < keyCount[s]; j++) {
-                                int page = table[slot[s] * maxPages + j / 64];
-                                long at = page * pageElems + ((long) g * 64 + j % 64) * hd;
-                                for (int i = 0; i < hd; i++) {
-                                    k[j][i] = kPool[(int) (at + i)];
-                                    v[j][i] = vPool[(int) (at + i)];
-                                }
-                            }
+                            float[][] k = pagedRows(kPool, table, slot[s] * maxPages, kvHeads, g, keyCount[s], hd);
+                            float[][] v = pagedRows(vPool, table, slot[s] * maxPages, kvHeads, g, keyCount[s], hd);
                             for (int i = 0; i < rowsPer[s]; i++) {
                                 double[] o = attend(q, (segFirst[s] + i) * qWidth + h * hd, k, v, start[s] + i + 1, scale);
                                 System.arraycopy(o, 0, ref, (segFirst[s] + i) * qWidth + h * hd, hd);
@@ -635,6 +628,21 @@ class CudaKernelsTest {
                 }
             }
         }
+    }
+
+    /**
+     * Rows 0..count-1 of kv head g of one sequence, from a KV pool laid out as KvCachePool's
+     * ([page][kvHead][PAGE_TOKENS][hd]) through that sequence's page-table entries starting at {@code tableStart}.
+     */
+    private static float[][] pagedRows(float[] pool, int[] table, int tableStart, int kvHeads, int g, int count, int hd) {
+        long pageElems = (long) kvHeads * KvCachePool.PAGE_TOKENS * hd;
+        float[][] rows = new float[count][hd];
+        for (int j = 0; j < count; j++) {
+            long at = table[tableStart + j / KvCachePool.PAGE_TOKENS] * pageElems
+                    + ((long) g * KvCachePool.PAGE_TOKENS + j % KvCachePool.PAGE_TOKENS) * hd;
+            for (int i = 0; i < hd; i++) rows[j][i] = pool[(int) (at + i)];
+        }
+        return rows;
     }
 
     /** A page table of {@code entries} slots' pages spread over a pool of {@code pages}, out of order. */
@@ -682,15 +690,8 @@ class CudaKernelsTest {
                 for (int s = 0; s < segments; s++)
                     for (int h = 0; h < heads; h++) {
                         int g = h / group;
-                        float[][] k = new float[keyCount[s]][hd], v = new float[keyCount[s]][hd];
-                        for (int j = 0; j < keyCount[s]; j++) {
-                            int page = table[slot[s] * maxPages + j / KvCachePool.PAGE_TOKENS];
-                            long at = page * pageElems + ((long) g * KvCachePool.PAGE_TOKENS + j % KvCachePool.PAGE_TOKENS) * hd;
-                            for (int i = 0; i < hd; i++) {
-                                k[j][i] = kPool[(int) (at + i)];
-                                v[j][i] = vPool[(int) (at + i)];
-                            }
-                        }
+                        float[][] k = pagedRows(kPool, table, slot[s] * maxPages, kvHeads, g, keyCount[s], hd);
+                        float[][] v = pagedRows(vPool, table, slot[s] * maxPages, kvHeads, g, keyCount[s], hd);
                         double[] o = attend(q, s * qWidth + h * hd, k, v, keyCount[s], scale);
                         System.arraycopy(o, 0, ref, s * qWidth + h * hd, hd);
                     }

@@ -3,7 +3,8 @@
 // into this file as the runtime's NVRTC program is (kernels.cu, then decode.cu); DECODE_KERNELS_SOURCE names another
 // concatenation (the baseline from git HEAD, or a variant).
 //
-// usage: decode_bench [shape: 450m | 1.6b | all = all] [graph replays = 200]
+// usage: decode_bench [shape: 450m | 1.6b | all = all | batchattn] [graph replays = 200]
+//   (batchattn: the checks, then a large-batch decode step's attention kernels timed at 2,048 and 512 sequences)
 //   1. checks (exit 1 on a failure): every gemv kind for rows 1..8 against fp32 host dot products of the same bf16
 //      inputs (RMS kernels: rms_norm's bf16 rounding of the normalised input), short_conv_step against the host,
 //      attention_decode against attention_simple_paged (fp32, one warp per (row, head); its q, K and V rows from
@@ -781,9 +782,10 @@ static void timeShape(Model& m, int replays) {
 }
 
 // A large-batch decode step's attention (TextDecoder.layers at 2,048 one-row segments; LFM2-350M: 16 q / 8 kv heads x
-// 64; keys 277 .. 340 as over 64 new tokens of a 256-token image): qk_norm_rope_store + attention_paged_hd64 (what the
-// step launches) against attention_decode (the small-batch kernel, which does qk_norm_rope_store's work) at 512, 256
-// and 128 threads. us per layer, and GB/s of the K and V rows read.
+// 64; keys 277 .. 340 as over 64 new tokens of a 256-token image): qk_norm_rope_store + attention_paged_hd64 (four warps
+// a block) and + attention_step_hd64 (one warp a block: what the step launches; checked bit-equal to the paged kernel)
+// against attention_decode (the small-batch kernel, which does qk_norm_rope_store's work) at 512, 256 and 128 threads.
+// us per layer, and GB/s of the K and V rows read.
 static void timeBatchAttention(int rows) {
     const int hd = 64, group = 2, kvHeads = 8, heads = group * kvHeads, width = (heads + 2 * kvHeads) * hd;
     std::vector<int> keys, pt, slot, qRow, one, causal;
@@ -793,13 +795,24 @@ static void timeBatchAttention(int rows) {
     for (int i = 0; i < pages; i++) pt.push_back((int)(((long)i * 7 + 3) % pages));
     long keyRows = 0;
     for (int s = 0; s < rows; s++) { slot.push_back(s); qRow.push_back(s); one.push_back(1); causal.push_back(keys[s] - 1); keyRows += keys[s]; }
-    const long pool = (long)pages * kvHeads * PAGE_TOKENS * hd;
-    bf16 *k = randBf16(pool, 1.f), *v = randBf16(pool, 1.f), *q = zeros<bf16>((long)rows * heads * hd), *out = zeros<bf16>((long)rows * heads * hd);
+    const long pool = (long)pages * kvHeads * PAGE_TOKENS * hd, outLen = (long)rows * heads * hd;
+    bf16 *k = randBf16(pool, 1.f), *v = randBf16(pool, 1.f), *q = zeros<bf16>(outLen), *out = zeros<bf16>(outLen);
     float *qkv = randF32((long)rows * width, 0.f, 2.f), *qNorm = randF32(hd, 1.f, 0.2f), *kNorm = randF32(hd, 1.f, 0.2f);
     float* invFreq = randF32(hd / 2, 0.f, 0.01f);
     int *dPt = ints(pt), *dSlot = ints(slot), *dQRow = ints(qRow), *dOne = ints(one), *dCausal = ints(causal), *dKeys = ints(keys);
     const float scale = 0.125f;
     const double kvBytes = (double)keyRows * kvHeads * hd * 2 * 2;
+    auto qkStore = [&] {  // q, and the new K / V rows, from the in-projection's output
+        launch(qk_norm_rope_store, dim3(rows, (heads + 2 * kvHeads + QK_BLOCK / 32 - 1) / (QK_BLOCK / 32)), QK_BLOCK, 0, false,
+               (const float*)qkv, heads, kvHeads, hd, (const float*)qNorm, (const float*)kNorm, 1e-5f, (const int*)dCausal,
+               (const int*)dSlot, (const int*)dPt, maxPages, (const float*)invFreq, q, k, v);
+    };
+    // one of the flash kernels over the step's rows (group <= 16: one block of `warps` warps per kv head and sequence)
+    auto flash = [&](void (*kernel)(ATTN_ARGS), int warps, bf16* dst) {
+        launch(kernel, dim3(1, kvHeads, rows), 32 * warps, 0, false, (const bf16*)q, heads * hd, (const bf16*)k, (const bf16*)v, 0,
+               dst, heads * hd, heads, kvHeads, scale, (const int*)dQRow, (const int*)dOne, (const int*)dSlot, (const int*)dKeys,
+               (const int*)dCausal, (const int*)dPt, maxPages);
+    };
     cudaEvent_t a, b;
     CK(cudaEventCreate(&a));
     CK(cudaEventCreate(&b));
@@ -817,34 +830,15 @@ static void timeBatchAttention(int rows) {
         printf("  %-58s %8.1f us per layer, %6.0f GB/s of K and V\n", what, us, kvBytes / (us * 1e3));
     };
     printf("large-batch decode attention, %d one-row segments, keys 277..340, 16 / 8 heads x 64:\n", rows);
-    time("qk_norm_rope_store + attention_paged_hd64 (the step's)", [&] {
-        launch(qk_norm_rope_store, dim3(rows, (heads + 2 * kvHeads + QK_BLOCK / 32 - 1) / (QK_BLOCK / 32)), QK_BLOCK, 0, false,
-               (const float*)qkv, heads, kvHeads, hd, (const float*)qNorm, (const float*)kNorm, 1e-5f, (const int*)dCausal,
-               (const int*)dSlot, (const int*)dPt, maxPages, (const float*)invFreq, q, k, v);
-        launch(attention_paged_hd64, dim3((group + 16 * ATTN_PAGED_WARPS - 1) / (16 * ATTN_PAGED_WARPS), kvHeads, rows),
-               32 * ATTN_PAGED_WARPS, 0, false, (const bf16*)q, heads * hd, (const bf16*)k, (const bf16*)v, 0, out, heads * hd, heads,
-               kvHeads, scale, (const int*)dQRow, (const int*)dOne, (const int*)dSlot, (const int*)dKeys, (const int*)dCausal,
-               (const int*)dPt, maxPages);
-    });
+    time("qk_norm_rope_store + attention_paged_hd64 (4 warps a block)", [&] { qkStore(); flash(attention_paged_hd64, ATTN_PAGED_WARPS, out); });
 #ifdef ATTN_STEP_KERNELS
-    time("qk_norm_rope_store + attention_step_hd64 (1 warp a block)", [&] {
-        launch(qk_norm_rope_store, dim3(rows, (heads + 2 * kvHeads + QK_BLOCK / 32 - 1) / (QK_BLOCK / 32)), QK_BLOCK, 0, false,
-               (const float*)qkv, heads, kvHeads, hd, (const float*)qNorm, (const float*)kNorm, 1e-5f, (const int*)dCausal,
-               (const int*)dSlot, (const int*)dPt, maxPages, (const float*)invFreq, q, k, v);
-        launch(attention_step_hd64, dim3(1, kvHeads, rows), 32, 0, false, (const bf16*)q, heads * hd, (const bf16*)k, (const bf16*)v, 0,
-               out, heads * hd, heads, kvHeads, scale, (const int*)dQRow, (const int*)dOne, (const int*)dSlot, (const int*)dKeys,
-               (const int*)dCausal, (const int*)dPt, maxPages);
-    });
+    time("qk_norm_rope_store + attention_step_hd64 (1 warp a block)", [&] { qkStore(); flash(attention_step_hd64, 1, out); });
     {  // the step kernel's output against the paged kernel's (same arithmetic per warp: bit-equal)
-        bf16* other = zeros<bf16>((long)rows * heads * hd);
-        launch(attention_paged_hd64, dim3(1, kvHeads, rows), 32 * ATTN_PAGED_WARPS, 0, false, (const bf16*)q, heads * hd, (const bf16*)k,
-               (const bf16*)v, 0, other, heads * hd, heads, kvHeads, scale, (const int*)dQRow, (const int*)dOne, (const int*)dSlot,
-               (const int*)dKeys, (const int*)dCausal, (const int*)dPt, maxPages);
-        launch(attention_step_hd64, dim3(1, kvHeads, rows), 32, 0, false, (const bf16*)q, heads * hd, (const bf16*)k, (const bf16*)v, 0,
-               out, heads * hd, heads, kvHeads, scale, (const int*)dQRow, (const int*)dOne, (const int*)dSlot, (const int*)dKeys,
-               (const int*)dCausal, (const int*)dPt, maxPages);
+        bf16* other = zeros<bf16>(outLen);
+        flash(attention_paged_hd64, ATTN_PAGED_WARPS, other);
+        flash(attention_step_hd64, 1, out);
         CK(cudaStreamSynchronize(stream));
-        std::vector<bf16> ga = host(out, (long)rows * heads * hd), gb = host(other, (long)rows * heads * hd);
+        std::vector<bf16> ga = host(out, outLen), gb = host(other, outLen);
         long diff = 0;
         for (size_t i = 0; i < ga.size(); i++) diff += memcmp(&ga[i], &gb[i], sizeof(bf16)) != 0;
         verdict("attention_step_hd64 vs attention_paged_hd64 (values differing)", (double)diff, 1.0, 0.0);

@@ -17,6 +17,7 @@
 #   for b in .gpu/decode_bench_base .gpu/decode_bench .gpu/decode_bench_*; do $b; done
 # Each prints register use and occupancy, the checks (exit 1 on a failure), then per shape (450M, 1.6B) and rows
 # 1, 4, 8: us per launch of each kernel kind (plain and as programmatic dependents) and us per whole step (graph).
+# `decode_bench batchattn` times a large-batch decode step's attention kernels instead (2,048 and 512 sequences).
 set -euo pipefail
 . "$(dirname "$0")/kernel_bench.sh"
 

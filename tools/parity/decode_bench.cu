@@ -149,7 +149,8 @@ static int gemvCols(int r) { return GEMV_COLS(r); }  // TextDecoder.gemvOutputsP
 // TextDecoder.gemvRmsBlocks: an RMS kernel's blocks for `groups` column groups: no more than are resident at once
 // (kernels whose weight ring runs across groups), at one row as many groups for every block; else a block per group up
 // to 4096 / rows per block.
-static long gemvRmsGrid(GemvKernel k, int r, int shared, long groups) {
+template <typename K>
+static long gemvRmsGrid(K k, int r, int shared, long groups) {
 #if defined(GEMV_RMS_ACROSS_GROUPS) && GEMV_RMS_ACROSS_GROUPS
     static int sms = 0;
     if (!sms) CK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
@@ -171,6 +172,19 @@ static void gemvNormed(bool silu, const float* x, const float* norm, const bf16*
     launch(gemvKernel(silu ? "silu" : "rms", r), dim3((unsigned)blocks), 128, 2 * r * k, pdl, (const void*)x, rows, norm, 1e-5f, w,
            nOut, k, out, nOut);
 }
+#ifdef GEMV_CONV_STEP  // kernels where a conv layer's in-projection runs its conv step (gemv_rms_conv_rN)
+typedef void (*GemvConvKernel)(GEMV_ARGS, const float*, int, float*, long, const int*);
+static GemvConvKernel gemvConvKernel(int r) { return r == 1 ? gemv_rms_conv_r1 : r == 2 ? gemv_rms_conv_r2 : r == 4 ? gemv_rms_conv_r4 : gemv_rms_conv_r8; }
+// TextDecoder.gemvConv: y [rows, H] = C * conv(B * X), [B | C | X] = RMSNorm(x) W^T, W [3H, k]; state [slot][L - 1][H]
+static void gemvConv(const float* x, const float* norm, const bf16* w, int H, int k, bf16* y, int rows, bool pdl, const float* taps,
+                     int L, float* state, const int* segSlot) {
+    const int r = rowsPerBlock(rows), per = GEMV_CONV_COLS(r) / 3;
+    const GemvConvKernel kernel = gemvConvKernel(r);
+    const long blocks = gemvRmsGrid(kernel, r, 2 * r * k, (H + per - 1) / per);
+    launch(kernel, dim3((unsigned)blocks), 128, 2 * r * k, pdl, (const void*)x, rows, norm, 1e-5f, w, H, k, (void*)y, H, taps, L, state,
+           (long)(L - 1) * H, segSlot);
+}
+#endif
 // TextDecoder.gemvAdd: out[rows, ldo] += in W^T, W [nOut, k]
 static void gemvAdd(const bf16* in, const bf16* w, int nOut, int k, float* out, int ldo, int rows, bool pdl) {
     const int r = rowsPerBlock(rows);
@@ -340,13 +354,21 @@ struct Model {
         launch(embed_rows, dim3(rows), 256, 0, false, gather, (const int*)nullptr, (const int*)nullptr, lmHead, (const float*)nullptr, H, x);
         for (int l = 0; l < s.layers; l++) {
             const Layer& y = L[l];
+#ifdef GEMV_CONV_STEP
+            if (s.attention(l)) gemvNormed(false, x, y.opNorm, y.mix, y.mixRows, H, big, rows, pdl);
+#else
             gemvNormed(false, x, y.opNorm, y.mix, y.mixRows, H, big, rows, pdl);
+#endif
             if (s.attention(l)) {
                 attention(y, rows, pdl);
                 gemvAdd(mixed, y.out, H, qW, x, H, rows, pdl);
             } else {
+#ifdef GEMV_CONV_STEP
+                gemvConv(x, y.opNorm, y.mix, H, H, mixed, rows, pdl, y.taps, CONV_L, y.convState, segSlot);
+#else
                 launch(short_conv_step, dim3((H + 255) / 256, rows), 256, 0, pdl, big, H, y.taps, CONV_L, y.convState,
                        (long)(CONV_L - 1) * H, segSlot, mixed);
+#endif
                 gemvAdd(mixed, y.out, H, H, x, H, rows, pdl);
             }
             gemvNormed(true, x, y.ffnNorm, y.gateUp, s.ffn, H, act, rows, pdl);
@@ -467,41 +489,62 @@ static void checkGemv() {
     }
 }
 
+// The conv step of a decode step against the host (short_conv's arithmetic) from the in-projection's stored output bcx:
+// short_conv_step after gemv_rms (older kernels), or gemv_rms_conv (in-projection and conv step in one launch; its bcx
+// from gemv_rms, whose products it shares bit for bit).
 static void checkConv() {
-    const int H = 1000, rows = 5;
-    float* bcx = randF32(8L * 3 * H, 0.f, 2.f);
+    const int H = 1000, k = 512;
     float* taps = randF32((long)H * CONV_L, 0.f, 0.6f);
-    float* st = randF32(8L * (CONV_L - 1) * H, 0.f, 1.f);
-    std::vector<int> slots = {3, 0, 7, 1, 5};
+    bf16* w = randBf16(3L * H * k, 0.05f);
+    float* norm = randF32(k, 1.f, 0.3f);
+    float* x = randF32(8L * k, 0.2f, 2.f);
+    const std::vector<int> slots = {3, 0, 7, 1, 5, 2, 6, 4};
     int* dSlots = ints(slots);
-    bf16* y = zeros<bf16>(8L * H);
-    std::vector<float> hb3 = host(bcx, 8L * 3 * H), ht = host(taps, (long)H * CONV_L), hs = host(st, 8L * (CONV_L - 1) * H);
-    launch(short_conv_step, dim3((H + 255) / 256, rows), 256, 0, false, (const float*)bcx, H, (const float*)taps, CONV_L, st,
-           (long)(CONV_L - 1) * H, (const int*)dSlots, y);
-    CK(cudaStreamSynchronize(stream));
-    std::vector<bf16> gy = host(y, 8L * H);
-    std::vector<float> gs = host(st, 8L * (CONV_L - 1) * H);
-    double err = 0, ref = 0;
-    for (int s = 0; s < rows; s++)
-        for (int c = 0; c < H; c++) {
-            const float* row = &hb3[(long)s * 3 * H];
-            const float u = row[c] * row[2 * H + c];
-            float* hst = &hs[(long)slots[s] * (CONV_L - 1) * H];
-            float acc = 0;
-            for (int k = 0; k < CONV_L; k++) {
-                const float uk = k < CONV_L - 1 ? hst[(long)k * H + c] : u;
-                acc = k == 0 ? ht[(long)c * CONV_L + k] * uk : acc + ht[(long)c * CONV_L + k] * uk;
+    for (int rows : {1, 2, 5, 8}) {
+        float* st = randF32(8L * (CONV_L - 1) * H, 0.f, 1.f);
+        float* bcx = zeros<float>(8L * 3 * H);
+        bf16* y = zeros<bf16>(8L * H);
+        CK(cudaDeviceSynchronize());  // the fills ran on the legacy stream, the kernels run on `stream`
+        gemvNormed(false, x, norm, w, 3 * H, k, bcx, rows, false);
+        CK(cudaStreamSynchronize(stream));
+        std::vector<float> hb3 = host(bcx, 8L * 3 * H), ht = host(taps, (long)H * CONV_L), hs = host(st, 8L * (CONV_L - 1) * H);
+#ifdef GEMV_CONV_STEP
+        gemvConv(x, norm, w, H, k, y, rows, false, taps, CONV_L, st, dSlots);
+#else
+        launch(short_conv_step, dim3((H + 255) / 256, rows), 256, 0, false, (const float*)bcx, H, (const float*)taps, CONV_L, st,
+               (long)(CONV_L - 1) * H, (const int*)dSlots, y);
+#endif
+        CK(cudaStreamSynchronize(stream));
+        CK(cudaGetLastError());
+        std::vector<bf16> gy = host(y, 8L * H);
+        std::vector<float> gs = host(st, 8L * (CONV_L - 1) * H);
+        double err = 0, ref = 0;
+        for (int s = 0; s < rows; s++)
+            for (int c = 0; c < H; c++) {
+                const float* row = &hb3[(long)s * 3 * H];
+                const float u = row[c] * row[2 * H + c];
+                float* hst = &hs[(long)slots[s] * (CONV_L - 1) * H];
+                float acc = 0;
+                for (int kk = 0; kk < CONV_L; kk++) {
+                    const float uk = kk < CONV_L - 1 ? hst[(long)kk * H + c] : u;
+                    acc = kk == 0 ? ht[(long)c * CONV_L + kk] * uk : acc + ht[(long)c * CONV_L + kk] * uk;
+                }
+                const float want = hb(hf2bf(row[H + c] * acc));
+                err = std::max(err, (double)fabs(hb(gy[(long)s * H + c]) - want));
+                ref = std::max(ref, (double)fabs(want));
+                for (int j = 0; j + 1 < CONV_L - 1; j++) hst[(long)j * H + c] = hst[(long)(j + 1) * H + c];
+                hst[(long)(CONV_L - 2) * H + c] = u;
             }
-            const float want = hb(hf2bf(row[H + c] * acc));
-            err = std::max(err, (double)fabs(hb(gy[(long)s * H + c]) - want));
-            ref = std::max(ref, (double)fabs(want));
-            for (int j = 0; j + 1 < CONV_L - 1; j++) hst[(long)j * H + c] = hst[(long)(j + 1) * H + c];
-            hst[(long)(CONV_L - 2) * H + c] = u;
-        }
-    double stErr = 0;
-    for (size_t i = 0; i < gs.size(); i++) stErr = std::max(stErr, (double)fabs(gs[i] - hs[i]));
-    verdict("short_conv_step H 1000, 5 sequences (output)", err, ref, 1e-6);
-    verdict("short_conv_step (conv state after)", stErr, 1.0, 0.0);
+        double stErr = 0;
+        for (size_t i = 0; i < gs.size(); i++) stErr = std::max(stErr, (double)fabs(gs[i] - hs[i]));
+        char what[160];
+        snprintf(what, sizeof what, "conv step H %d, %d sequence(s) (output)", H, rows);
+        verdict(what, err, ref, 1e-6);
+        snprintf(what, sizeof what, "conv step H %d, %d sequence(s) (conv state after)", H, rows);
+        verdict(what, stErr, 1.0, 0.0);
+        cudaFree(st); cudaFree(bcx); cudaFree(y);
+    }
+    cudaFree(taps); cudaFree(w); cudaFree(norm); cudaFree(x); cudaFree(dSlots);
 }
 
 static void checkAttention() {
@@ -537,6 +580,7 @@ static void checkAttention() {
         CK(cudaMalloc(&v2, pool * 2));
         CK(cudaMemcpy(k2, k, pool * 2, cudaMemcpyDeviceToDevice));
         CK(cudaMemcpy(v2, v, pool * 2, cudaMemcpyDeviceToDevice));
+        CK(cudaDeviceSynchronize());  // the fills and copies ran on the legacy stream, the kernels run on `stream`
         launch(attention_decode, dim3(c.kvHeads, rows), ATTN_THREADS, 0, false, (const float*)qkv, (const float*)qNorm,
                (const float*)kNorm, 1e-5f, (const float*)invFreq, k2, v2, a, ld, heads, c.kvHeads, c.hd, scale, (const int*)dSlot,
                (const int*)dKeys, (const int*)dPt, maxPages);
@@ -731,7 +775,11 @@ static void timeShape(Model& m, int replays) {
             {"embed_rows", [&](int, bool) { launch(embed_rows, dim3(rows), 256, 0, false, m.gather, (const int*)nullptr, (const int*)nullptr, m.lmHead, (const float*)nullptr, H, m.x); }, 2L * rows * H, 1},
             {"gemv_rms in-proj conv 3H x H", [&](int i, bool p) { const Layer& y = m.L[conv[i % conv.size()]]; gemvNormed(false, m.x, y.opNorm, y.mix, y.mixRows, H, m.big, rows, p); }, 2L * 3 * H * H, (int)conv.size()},
             {"gemv_rms in-proj attention qkv", [&](int i, bool p) { const Layer& y = m.L[attn[i % attn.size()]]; gemvNormed(false, m.x, y.opNorm, y.mix, y.mixRows, H, m.big, rows, p); }, 2L * (s.heads + 2 * s.kvHeads) * s.hd * H, (int)attn.size()},
+#ifdef GEMV_CONV_STEP
+            {"gemv_rms_conv in-proj 3H x H + conv", [&](int i, bool p) { const Layer& y = m.L[conv[i % conv.size()]]; gemvConv(m.x, y.opNorm, y.mix, H, H, m.mixed, rows, p, y.taps, CONV_L, y.convState, m.segSlot); }, 2L * 3 * H * H, (int)conv.size()},
+#else
             {"short_conv_step", [&](int i, bool p) { const Layer& y = m.L[conv[i % conv.size()]]; launch(short_conv_step, dim3((H + 255) / 256, rows), 256, 0, p, m.big, H, y.taps, CONV_L, y.convState, (long)(CONV_L - 1) * H, m.segSlot, m.mixed); }, 0, (int)conv.size()},
+#endif
 #ifdef FUSED_ATTENTION
             {"attention_decode +qk (GB/s of K, V)", [&](int i, bool p) { m.attention(m.L[attn[i % attn.size()]], rows, p); }, kvBytes, (int)attn.size()},
 #else

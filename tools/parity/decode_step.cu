@@ -141,7 +141,7 @@ struct StepStream {
 #pragma unroll
                 for (int j = 0; j < GEMV_COLS(R); j++)
                     cp_async16((u32)__cvta_generic_to_shared(ring + ((slot * GEMV_COLS(R) + j) * STEP_THREADS + threadIdx.x) * 16),
-                               w + gemv_weight_row(group, j, outs, silu, nOut) * k + kk, 16);
+                               w + gemv_weight_row(group, j, outs, nOut) * k + kk, 16);
             if (++round == rounds) {
                 round = 0;
                 group += teamCount;
@@ -162,6 +162,22 @@ __device__ __forceinline__ Vec16 ldcg16(const void* p) {
     Vec16 v;
     asm volatile("ld.global.cg.v4.u32 {%0,%1,%2,%3}, [%4];" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(p));
     return v;
+}
+
+// short_conv_step's value and state shift (the runtime's small-batch step runs them in gemv_rms_conv) from the stored
+// in-projection cv.bcx
+__device__ __forceinline__ float short_conv_value(const ConvInput& cv, int H, int c, int s) {
+    const float* row = cv.bcx + (long)s * 3 * H;
+    ConvChannel ch;
+    ch.load(cv, H, c, s);
+    return ldcg(row + H + c) * ch.sum(cv.L, ldcg(row + c) * ldcg(row + 2 * H + c));
+}
+
+__device__ __forceinline__ void short_conv_shift(const ConvInput& cv, int H, int c, int s) {
+    const float* row = cv.bcx + (long)s * 3 * H;
+    ConvChannel ch;
+    ch.load(cv, H, c, s);
+    ch.push(cv.L, H, ldcg(row + c) * ldcg(row + 2 * H + c));
 }
 
 // The step kernel's staging: every GEMV input goes to shared memory as bf16 [R, k] (RMS: gemv_stage_rms; the

@@ -191,10 +191,15 @@ final class Kernels {
         launchDependent(ctx, name, g, sharedBytes, in, rows, normW, eps, w, nOut, k, out, ldo);
     }
 
-    @Kernel("short_conv_step")
-    static void shortConvStep(GpuContext ctx, Grid g, long bcx, int h, long taps, int l, long state, long slotStride, long segSlot,
-                              long y) {
-        launchDependent(ctx, "short_conv_step", g, 0, bcx, h, taps, l, state, slotStride, segSlot, y);
+    /**
+     * decode.cu's conv-layer in-projection with its conv step (a decode step: row r is segment r): {@code y = C *
+     * conv(B * X)} (bf16 [rows, h], row stride ldy) of [B | C | X] = RMSNorm(in) W^T, the conv state updated as by
+     * {@link #shortConvState}.
+     */
+    @Kernel({"gemv_rms_conv_r1", "gemv_rms_conv_r2", "gemv_rms_conv_r4", "gemv_rms_conv_r8"})
+    static void gemvConv(GpuContext ctx, String name, Grid g, int sharedBytes, long in, int rows, long normW, float eps, long w, int h,
+                         int k, long y, int ldy, long taps, int l, long state, long slotStride, long segSlot) {
+        launchDependent(ctx, name, g, sharedBytes, in, rows, normW, eps, w, h, k, y, ldy, taps, l, state, slotStride, segSlot);
     }
 
     /** An attention layer of a small-batch step after its in-projection {@code qkv}: q/k norm, RoPE, K/V store, attention. */

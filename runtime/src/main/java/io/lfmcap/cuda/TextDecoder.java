@@ -72,10 +72,8 @@ final class TextDecoder implements AutoCloseable {
         this.eps = (float) cfg.normEps();
         this.scale = (float) Math.pow(headDim, -0.5);
         this.smallBatchRows = smallBatchKernels && fitsSmallBatchKernels(cfg) ? SMALL_BATCH_ROWS : 0;
-        for (int r = 1; r <= smallBatchRows; r *= 2) {  // asked once here, not while a step is being captured (DecodeGraphs)
-            gemvRmsResident(false, r);
-            gemvRmsResident(true, r);
-        }
+        for (int r = 1; r <= smallBatchRows; r *= 2)  // asked once here, not while a step is being captured (DecodeGraphs)
+            for (RmsGemv kind : RmsGemv.values()) gemvRmsResident(kind, r);
         this.memory = DeviceMemory.allocate("decoder workspace", workspaceBytes(cfg, maxRows, maxSequences));
         x = memory.take(4L * maxRows * hidden);
         normed = memory.take(2L * maxRows * hidden);
@@ -267,46 +265,79 @@ final class TextDecoder implements AutoCloseable {
 
     /**
      * {@link #layers} for a decode step of a few sequences (one row each), with decode.cu's fused kernels: per
-     * layer RMSNorm + in-projection, conv step or (q/k norm, RoPE, store) + decode attention, out-projection +
-     * residual, RMSNorm + gate/up + SiLU-mul, down-projection + residual; then final RMSNorm + lm_head. Same
-     * rounding points as {@link #layers}; 5 launches per layer instead of 8-9 plus split-K reductions.
+     * layer RMSNorm + in-projection + conv step, or RMSNorm + in-projection and (q/k norm, RoPE, store) + decode
+     * attention; out-projection + residual, RMSNorm + gate/up + SiLU-mul, down-projection + residual; then final
+     * RMSNorm + lm_head. Same rounding points as {@link #layers}; 4-5 launches per layer instead of 8-9 plus split-K
+     * reductions.
      */
     private void smallBatchLayers(Pass p) {
         int rows = p.rows(), s = p.segments();
         int qWidth = heads * headDim;
-        int convBlocks = (hidden + 255) / 256;
         for (int layer = 0; layer < cfg.numLayers(); layer++) {
             DeviceWeights.TextLayer lw = w.layers()[layer];
-            gemvNormed(false, x, lw.operatorNorm(), lw.mix(), lw.mix().rows(), big, rows);
             if (cfg.isAttention(layer)) {
+                gemvNormed(RmsGemv.STORE, x, lw.operatorNorm(), lw.mix(), lw.mix().rows(), big, rows);
                 Kernels.attentionDecode(ctx, new Kernels.Grid(kvHeads, s, 1, DECODE_ATTENTION_THREADS), big, lw.qNorm(), lw.kNorm(), eps,
                         w.invFreq(), kv.keys(layer), kv.values(layer), mixed, qWidth, heads, kvHeads, headDim, scale, p.segSlot(),
                         p.segKeys(), kv.pageTable(), kv.maxPagesPerSequence());
             } else {
-                Kernels.shortConvStep(ctx, new Kernels.Grid(convBlocks, s, 1, 256), big, hidden, lw.convTaps(), cfg.convKernel(),
-                        kv.convState(layer), kv.convSlotStride(), p.segSlot(), mixed);
+                gemvConv(layer, lw, p.segSlot(), rows);
             }
             gemvAdd(mixed, lw.out(), x, rows);
-            gemvNormed(true, x, lw.ffnNorm(), lw.gateUp(), ffn, act, rows);
+            gemvNormed(RmsGemv.SILU, x, lw.ffnNorm(), lw.gateUp(), ffn, act, rows);
             gemvAdd(act, lw.down(), x, rows);
         }
-        gemvNormed(false, x, w.finalNorm(), w.lmHead(), vocab, logits, s);
+        gemvNormed(RmsGemv.STORE, x, w.finalNorm(), w.lmHead(), vocab, logits, s);
     }
 
     /**
-     * {@code out[rows, nOut] = RMSNorm(x) W^T} (fp32), or with {@code siluMul} {@code silu(g) * u} (bf16) where g and u
-     * are the products with W's first and second {@code nOut} rows (HF Lfm2MLP's w1 and w3).
+     * decode.cu's RMS-fused GEMVs: out = RMSNorm(x) W^T stored (fp32), as silu(g) * u (bf16; W's rows gate then up), or a
+     * conv layer's in-projection with its conv step (bf16 y; W's rows B, C, X). Their column groups hold GEMV_COLS(N)
+     * weight rows, GEMV_CONV_COLS(N) for the conv kernel (a channel's three rows together).
      */
-    private void gemvNormed(boolean siluMul, long in, long norm, DeviceMatrix wt, int nOut, long out, int rows) {
-        int r = gemvRowsPerBlock(rows);
-        int perBlock = siluMul ? gemvOutputsPerBlock(r) / 2 : gemvOutputsPerBlock(r);
-        long blocks = gemvRmsBlocks((nOut + perBlock - 1) / perBlock, siluMul, r);
-        Kernels.gemv(ctx, gemvRmsKernel(siluMul, r), new Kernels.Grid(blocks, 1, 1, 128), 2 * r * hidden, in, rows, norm, eps,
-                wt.address(), nOut, wt.cols(), out, nOut);
+    private enum RmsGemv {
+        STORE("gemv_rms_r", 8, 4, 1), SILU("gemv_rms_silu_r", 8, 4, 2), CONV("gemv_rms_conv_r", 6, 3, 3);
+
+        private final String prefix;
+        private final int colsOneRow, colsMoreRows, parts;
+
+        RmsGemv(String prefix, int colsOneRow, int colsMoreRows, int parts) {
+            this.prefix = prefix;
+            this.colsOneRow = colsOneRow;
+            this.colsMoreRows = colsMoreRows;
+            this.parts = parts;
+        }
+
+        String kernel(int rowsPerBlock) { return prefix + rowsPerBlock; }
+
+        /** Output columns of a column group. */
+        int outputsPerGroup(int rowsPerBlock) { return (rowsPerBlock == 1 ? colsOneRow : colsMoreRows) / parts; }
     }
 
-    private static String gemvRmsKernel(boolean siluMul, int rowsPerBlock) {
-        return (siluMul ? "gemv_rms_silu_r" : "gemv_rms_r") + rowsPerBlock;
+    /**
+     * {@code out[rows, nOut] = RMSNorm(x) W^T} (fp32, {@link RmsGemv#STORE}), or {@code silu(g) * u} (bf16, {@link
+     * RmsGemv#SILU}) where g and u are the products with W's first and second {@code nOut} rows (HF Lfm2MLP's w1 and w3).
+     */
+    private void gemvNormed(RmsGemv kind, long in, long norm, DeviceMatrix wt, int nOut, long out, int rows) {
+        int r = gemvRowsPerBlock(rows);
+        Kernels.gemv(ctx, kind.kernel(r), gemvRmsGrid(kind, nOut, r), 2 * r * hidden, in, rows, norm, eps, wt.address(), nOut,
+                wt.cols(), out, nOut);
+    }
+
+    /**
+     * A conv layer's RMSNorm + in-projection + conv step (HF Lfm2ShortConv.slow_forward for one new token per sequence)
+     * into {@link #mixed}: the general path's in-projection, short_conv and short_conv_state, bit for bit.
+     */
+    private void gemvConv(int layer, DeviceWeights.TextLayer lw, long segSlot, int rows) {
+        int r = gemvRowsPerBlock(rows);
+        Kernels.gemvConv(ctx, RmsGemv.CONV.kernel(r), gemvRmsGrid(RmsGemv.CONV, hidden, r), 2 * r * hidden, x, rows, lw.operatorNorm(),
+                eps, lw.mix().address(), hidden, hidden, mixed, hidden, lw.convTaps(), cfg.convKernel(), kv.convState(layer),
+                kv.convSlotStride(), segSlot);
+    }
+
+    private Kernels.Grid gemvRmsGrid(RmsGemv kind, int nOut, int rowsPerBlock) {
+        int perGroup = kind.outputsPerGroup(rowsPerBlock);
+        return new Kernels.Grid(gemvRmsBlocks(kind, (nOut + perGroup - 1) / perGroup, rowsPerBlock), 1, 1, 128);
     }
 
     /**
@@ -316,30 +347,28 @@ final class TextDecoder implements AutoCloseable {
      * last round of groups ran on a few of them: decode_bench s7-5, H100, 1.6B one-row step 1,123 -> 1,088 us); at more
      * rows the arithmetic bounds it and fewer blocks cost more than the uneven last round (450M, 8 rows: 1,021 -> 1,051).
      */
-    private long gemvRmsBlocks(long groups, boolean siluMul, int rowsPerBlock) {
-        long resident = gemvRmsResident(siluMul, rowsPerBlock);
+    private long gemvRmsBlocks(RmsGemv kind, long groups, int rowsPerBlock) {
+        long resident = gemvRmsResident(kind, rowsPerBlock);
         if (groups <= resident || rowsPerBlock > 1) return Math.min(groups, resident);
         long each = (groups + resident - 1) / resident;
         return (groups + each - 1) / each;
     }
 
     /** Blocks of an RMS-fused GEMV kernel that the device holds at once (its input rows, hidden wide, in shared memory). */
-    private int gemvRmsResident(boolean siluMul, int rowsPerBlock) {
-        return ctx.residentBlocks(gemvRmsKernel(siluMul, rowsPerBlock), 128, 2 * rowsPerBlock * hidden);
+    private int gemvRmsResident(RmsGemv kind, int rowsPerBlock) {
+        return ctx.residentBlocks(kind.kernel(rowsPerBlock), 128, 2 * rowsPerBlock * hidden);
     }
 
     /** {@code out[rows, W.rows] += in W^T} (in bf16 {@code [rows, W.cols]}): the residual add of a projection. */
     private void gemvAdd(long in, DeviceMatrix wt, long out, int rows) {
         int r = gemvRowsPerBlock(rows);
-        long groups = (wt.rows() + gemvOutputsPerBlock(r) - 1) / gemvOutputsPerBlock(r);
+        int perGroup = RmsGemv.STORE.outputsPerGroup(r);  // gemv_add's groups are GEMV_COLS(N) rows too
+        long groups = (wt.rows() + perGroup - 1) / perGroup;
         Kernels.gemv(ctx, "gemv_add_r" + r, new Kernels.Grid(groups, 1, 1, 128), 0, in, rows, 0L, 0f, wt.address(), wt.rows(),
                 wt.cols(), out, hidden);
     }
 
     private static int gemvRowsPerBlock(int rows) { return rows <= 1 ? 1 : rows <= 2 ? 2 : rows <= 4 ? 4 : 8; }
-
-    /** Weight rows per block of the gemv_*_rN kernels (decode.cu GEMV_COLS(N); SiLU kernels: half gate, half up rows). */
-    private static int gemvOutputsPerBlock(int rowsPerBlock) { return rowsPerBlock == 1 ? 8 : 4; }
 
     /** Greedy tokens of the last pass's {@code rows} logits rows into {@link #tokens()}; banned: device int per row (-1: none). */
     void argmax(int rows, long banned) {

@@ -3,8 +3,9 @@
 // bound by how many kernels it launches. These fuse what the general path runs as separate kernels:
 //   gemv_rms_rN       out fp32  = RMSNorm(x) W^T          (rms_norm + GEMM)
 //   gemv_rms_silu_rN  act bf16  = silu(g) * u, [g | u] = RMSNorm(x) W13^T   (rms_norm + GEMM + silu_mul)
+//   gemv_rms_conv_rN  y bf16    = C * conv(B * X), [B | C | X] = RMSNorm(x) W^T  (rms_norm + GEMM + short_conv
+//                               + short_conv_state for one new row per sequence)
 //   gemv_add_rN       out fp32 += in W^T                   (GEMM with beta = 1: the residual add)
-//   short_conv_step   short_conv + short_conv_state for one new row per sequence
 //   attention_decode  qk_norm_rope_store + decode attention: one new row per sequence against its KV pages
 // with the general path's rounding points: the normalised input is rounded to bf16 exactly as rms_norm
 // rounds it, products accumulate in fp32, silu_mul's formula. Compiled after kernels.cu as one NVRTC
@@ -20,6 +21,9 @@
 // weight rows per column group (SiLU kernels: half gate rows, half their up rows): at one row, 8 halve the group ends
 // per weight byte (decode_bench, H100: 450M step 652 -> 628 us); more rows per block need the registers for their sums
 #define GEMV_COLS(R) ((R) == 1 ? 8 : 4)
+// weight rows per column group of gemv_rms_conv_rN: a channel's B, C and X rows in one group (2 channels at one row,
+// 1 at more), so that the group that makes a channel's values also runs its conv step and owns its conv state
+#define GEMV_CONV_COLS(R) 6
 // chunks of weights in flight per thread, ahead of the one in use (RMS kernels; gemv_add): at one row 2 and 3
 // (decode_bench, H100: 450M one-row step 523 -> 502 us with 2 and 4, s6-3; gemv_add 4 -> 3 once the RMS kernels'
 // ring ran across groups: 482.5 -> 472.8 us, 450M down projection 5.6 -> 5.1 us, s7-4); at more rows 1
@@ -35,7 +39,7 @@
 #define GEMV_PASS in, rows, normW, eps, w, nOut, k, out, ldo
 
 enum GemvInput { GEMV_IN_RMS, GEMV_IN_BF16 };
-enum GemvOutput { GEMV_OUT_STORE, GEMV_OUT_ADD, GEMV_OUT_SILU };
+enum GemvOutput { GEMV_OUT_STORE, GEMV_OUT_ADD, GEMV_OUT_SILU, GEMV_OUT_CONV };
 
 struct alignas(16) Floats4 { float x, y, z, w; };
 struct alignas(8) U32x2 { u32 x, y; };
@@ -90,8 +94,9 @@ __device__ __forceinline__ void team_sync(const GemvTeam& t) { asm volatile("bar
 
 // short_conv and short_conv_state of kernels.cu for channel c of the one new row of segment s (row s), with the
 // same summation order: y = C * sum_k taps[c][k] * U[k] over (state ++ B*X), U = B*X of the new row; then the state
-// drops its oldest U and takes the new one (short_conv_shift; decode_bench's step kernel defers it until every block has read
-// the state). bcx [rows, 3H] holds B | C | X.
+// drops its oldest U and takes the new one (short_conv_push; decode_bench's step kernel defers it until every block has
+// read the state). bcx [rows, 3H]: B | C | X as stored by an in-projection (decode_bench's step kernel; gemv_rms_conv
+// holds them in registers).
 struct ConvInput {
     const float* bcx;
     const float* taps;  // [H, L]
@@ -101,39 +106,43 @@ struct ConvInput {
     const int* segSlot;
 };
 
-__device__ __forceinline__ float short_conv_value(const ConvInput& cv, int H, int c, int s) {
-    const float* st = cv.state + (long)cv.segSlot[s] * cv.slotStride;
-    const float* row = cv.bcx + (long)s * 3 * H;
-    const float u = ldcg(row + c) * ldcg(row + 2 * H + c);
-    float acc = 0.f;
-    for (int k = 0; k < cv.L; k++) {
-        const float uk = k < cv.L - 1 ? ldcg(st + (long)k * H + c) : u;
-        const float term = __fmul_rn(cv.taps[(long)c * cv.L + k], uk);
-        acc = k == 0 ? term : __fadd_rn(acc, term);
+// Channel c of segment s: its taps and conv state (the last L - 1 U), read before they are needed (gemv_rms_conv loads
+// them before its group's sums meet, so that their memory latency overlaps the meeting).
+struct ConvChannel {
+    float tap[CONV_MAX_L], hist[CONV_MAX_L];
+    float* st;  // the channel's state: st[j * H], j < L - 1
+
+    __device__ __forceinline__ void load(const ConvInput& cv, int H, int c, int s) {
+        st = cv.state + (long)cv.segSlot[s] * cv.slotStride + c;
+#pragma unroll
+        for (int k = 0; k < CONV_MAX_L; k++) {
+            tap[k] = k < cv.L ? cv.taps[(long)c * cv.L + k] : 0.f;
+            hist[k] = k < cv.L - 1 ? ldcg(st + (long)k * H) : 0.f;
+        }
     }
-    return ldcg(row + H + c) * acc;
-}
 
-__device__ __forceinline__ void short_conv_shift(const ConvInput& cv, int H, int c, int s) {
-    float* st = cv.state + (long)cv.segSlot[s] * cv.slotStride;
-    const float* row = cv.bcx + (long)s * 3 * H;
-    for (int j = 0; j + 1 < cv.L - 1; j++) st[(long)j * H + c] = st[(long)(j + 1) * H + c];
-    if (cv.L > 1) st[(long)(cv.L - 2) * H + c] = ldcg(row + c) * ldcg(row + 2 * H + c);
-}
+    // sum_k taps[c][k] * U[k] over (state ++ u), u = B * X of the new row
+    __device__ __forceinline__ float sum(int L, float u) const {
+        float acc = 0.f;
+#pragma unroll
+        for (int k = 0; k < CONV_MAX_L; k++) {
+            if (k >= L) break;
+            const float term = __fmul_rn(tap[k], k < L - 1 ? hist[k] : u);
+            acc = k == 0 ? term : __fadd_rn(acc, term);
+        }
+        return acc;
+    }
 
-// grid (ceil(H/256), segments), block 256.
-extern "C" __global__ void short_conv_step(const float* __restrict__ bcx, int H, const float* __restrict__ taps, int L,
-                                           float* __restrict__ state, long slotStride, const int* __restrict__ segSlot,
-                                           bf16* __restrict__ y) {
-    const int c = blockIdx.x * blockDim.x + threadIdx.x, s = blockIdx.y;
-    const ConvInput cv = {bcx, taps, L, state, slotStride, segSlot};
-    pdl_wait();
-    pdl_launch_dependents();
-    if (c >= H) return;
-    const float v = short_conv_value(cv, H, c, s);
-    short_conv_shift(cv, H, c, s);
-    y[(long)s * H + c] = f2bf(v);
-}
+    // the state drops its oldest U and takes u
+    __device__ __forceinline__ void push(int L, int H, float u) const {
+#pragma unroll
+        for (int j = 0; j + 1 < CONV_MAX_L - 1; j++)
+            if (j + 1 < L - 1) st[(long)j * H] = hist[j + 1];
+        if (L > 1) st[(long)(L - 2) * H] = u;
+    }
+};
+
+
 
 // The RMS kernels' input: x fp32 [rows, k] normalised by RMSNorm (HF Lfm2RMSNorm, rms_norm's formula), staged by the
 // whole block into shared memory as bf16 [R, k] (rows past `rows` zero). x is read through L1, where the block's second
@@ -167,11 +176,10 @@ __device__ __forceinline__ void gemv_stage_rms(const float* x, int rows, const f
     __syncthreads();
 }
 
-// One round of a column group: this thread's 16-byte chunks at kk of the group's GEMV_COLS(R) weight rows against the
+// One round of a column group: this thread's 16-byte chunks at kk of the group's COLS weight rows against the
 // same 8 values of each input row (src bf16 [R or rows, k]), accumulated in fp32 in a fixed order.
-template <int R, bool STAGE>
-__device__ __forceinline__ void gemv_round(const Vec16 (&wv)[GEMV_COLS(R)], const bf16* src, int rows, int k, int kk,
-                                           float (&acc)[GEMV_COLS(R)][R]) {
+template <int R, bool STAGE, int COLS>
+__device__ __forceinline__ void gemv_round(const Vec16 (&wv)[COLS], const bf16* src, int rows, int k, int kk, float (&acc)[COLS][R]) {
 #pragma unroll
     for (int r = 0; r < R; r++) {
         Vec16 xv = {0u, 0u, 0u, 0u};
@@ -179,7 +187,7 @@ __device__ __forceinline__ void gemv_round(const Vec16 (&wv)[GEMV_COLS(R)], cons
         float xf[8];
         unpack8(xv, xf);
 #pragma unroll
-        for (int j = 0; j < GEMV_COLS(R); j++) {
+        for (int j = 0; j < COLS; j++) {
             float wf[8];
             unpack8(wv[j], wf);
 #pragma unroll
@@ -188,16 +196,27 @@ __device__ __forceinline__ void gemv_round(const Vec16 (&wv)[GEMV_COLS(R)], cons
     }
 }
 
+// Output columns per column group of COLS weight rows: SiLU groups hold gate and up rows, conv groups B, C and X rows.
+template <GemvOutput OUT, int COLS>
+__host__ __device__ constexpr int gemv_outs() { return OUT == GEMV_OUT_SILU ? COLS / 2 : OUT == GEMV_OUT_CONV ? COLS / 3 : COLS; }
+
 // A column group's end: the warps' sums meet (shuffles, then across the team's warps in shared memory in a fixed
-// order) and the group's columns c0.. are written: stored, added to the residual, or as silu(g) * u. Consecutive
+// order) and the group's columns c0.. are written: stored, added to the residual, as silu(g) * u, or (conv, row r =
+// segment r) as y = C * conv(B * X) of channel c (short_conv's), whose conv state only this group touches. Consecutive
 // groups alternate between two partial buffers, so that one team barrier per group suffices.
-template <int R, GemvOutput OUT>
-__device__ __forceinline__ void gemv_group_out(float (&acc)[GEMV_COLS(R)][R], const GemvTeam& t, float (*partial)[GEMV_COLS(R)][R], int c0,
-                                               int nOut, int rows, void* out, int ldo) {  // partial: this group's buffer
-    constexpr int OUTS = OUT == GEMV_OUT_SILU ? GEMV_COLS(R) / 2 : GEMV_COLS(R);
+template <int R, GemvOutput OUT, int COLS>
+__device__ __forceinline__ void gemv_group_out(float (&acc)[COLS][R], const GemvTeam& t, float (*partial)[COLS][R], int c0,
+                                               int nOut, int rows, void* out, int ldo,  // partial: this group's buffer
+                                               const ConvInput* conv = nullptr) {
+    constexpr int OUTS = gemv_outs<OUT, COLS>();
     const int lane = t.tid & 31, warp = t.tid >> 5;
+    ConvChannel ch;
+    if constexpr (OUT == GEMV_OUT_CONV) {  // thread i < OUTS x R makes column i / R of row i % R (the loop below)
+        static_assert(OUTS * R <= 128, "one conv output per thread");
+        if (t.tid < OUTS * R && c0 + t.tid / R < nOut && t.tid % R < rows) ch.load(*conv, nOut, c0 + t.tid / R, t.tid % R);
+    }
 #pragma unroll
-    for (int j = 0; j < GEMV_COLS(R); j++)
+    for (int j = 0; j < COLS; j++)
 #pragma unroll
         for (int r = 0; r < R; r++) {
             const float v = warp_sum(acc[j][r]);
@@ -207,31 +226,37 @@ __device__ __forceinline__ void gemv_group_out(float (&acc)[GEMV_COLS(R)][R], co
     for (int i = t.tid; i < OUTS * R; i += 128) {
         const int j = i / R, r = i % R, c = c0 + j;
         if (c >= nOut || r >= rows) continue;
-        float y = 0.f, u = 0.f;
+        float y = 0.f, u = 0.f, x = 0.f;  // the column's parts: y alone; g, u (SiLU); B, C, X (conv)
 #pragma unroll
         for (int wp = 0; wp < GEMV_WARPS; wp++) {
             y += partial[wp][j][r];
-            if (OUT == GEMV_OUT_SILU) u += partial[wp][j + OUTS][r];
+            if (OUT == GEMV_OUT_SILU || OUT == GEMV_OUT_CONV) u += partial[wp][j + OUTS][r];
+            if (OUT == GEMV_OUT_CONV) x += partial[wp][j + 2 * OUTS][r];
         }
         const long at = (long)r * ldo + c;
         if constexpr (OUT == GEMV_OUT_STORE) {
             ((float*)out)[at] = y;
         } else if constexpr (OUT == GEMV_OUT_ADD) {
             ((float*)out)[at] = ldcg((const float*)out + at) + y;
-        } else {  // silu_mul: silu(g) * u, g = w1 x, u = w3 x
+        } else if constexpr (OUT == GEMV_OUT_SILU) {  // silu_mul: silu(g) * u, g = w1 x, u = w3 x
             ((bf16*)out)[at] = f2bf(y / (1.0f + expf(-y)) * u);
+        } else {  // short_conv for the new row and short_conv_state, with B = y, C = u, X = x
+            const float bx = y * x;
+            ((bf16*)out)[at] = f2bf(u * ch.sum(conv->L, bx));
+            ch.push(conv->L, nOut, bx);
         }
     }
 }
 
-// Weight row j of column group `group` (SiLU: rows 0 .. OUTS-1 are gate rows, the rest their up rows, nOut further).
-__device__ __forceinline__ long gemv_weight_row(int group, int j, int outs, bool silu, int nOut) {
+// Weight row j of column group `group`, whose outs columns start at group * outs: its rows come in parts of outs, part p
+// from W's rows p * nOut.. (SiLU: gate rows, then their up rows; conv: B, C, then X rows of the in-projection).
+__device__ __forceinline__ long gemv_weight_row(int group, int j, int outs, int nOut) {
     const int c = min(group * outs + j % outs, nOut - 1);  // past the end: a valid row, result not stored
-    return silu && j >= outs ? nOut + c : c;
+    return (long)(j / outs) * nOut + c;
 }
 
-// The per-kernel GEMVs: rows (<= R) of the input times GEMV_COLS(R) weight rows per column group (SiLU kernels: half
-// gate rows, half their up rows), for the groups of team t (one block). Input: RMS kernels: bf16 [R, k] in shared
+// The per-kernel GEMVs: rows (<= R) of the input times COLS weight rows per column group (SiLU kernels: half gate rows,
+// half their up rows; conv kernels: a third each of B, C and X rows), for the groups of team t (one block). Input: RMS kernels: bf16 [R, k] in shared
 // memory, staged by the block (gemv_stage_rms); else bf16 [rows, k] read straight from global memory (L1-resident: a
 // few rows). The team's warps split k (warp w takes the 8-value chunks w, w + 4, ...; 16-byte loads of weights and
 // inputs), so that even a projection with few outputs and a long k (the MLP's down projection) keeps enough loads
@@ -247,32 +272,32 @@ __device__ __forceinline__ long gemv_weight_row(int group, int j, int outs, bool
 // - gemv_add (out and down projections: few groups, down's k is the MLP width; a block per group): within each group.
 //   Across group ends it took more registers and was slower (s7-1: 450M down 5.3 -> 5.8 us at one row; 1.6B eight rows
 //   15.3 -> 23.4 us, three blocks per SM instead of four).
-template <int R, GemvInput IN, GemvOutput OUT, int PF>
+template <int R, GemvInput IN, GemvOutput OUT, int PF, int COLS>
 __device__ __forceinline__ void gemv_team(const void* in, int rows, const float* __restrict__ normW, float eps,
                                           const bf16* __restrict__ w, int nOut, int k, void* out, int ldo, const GemvTeam& t,
-                                          bf16* stage, float* invRms, float (*partial)[GEMV_COLS(R)][R]) {
-    constexpr int OUTS = OUT == GEMV_OUT_SILU ? GEMV_COLS(R) / 2 : GEMV_COLS(R);  // output columns per group
+                                          bf16* stage, float* invRms, float (*partial)[COLS][R], const ConvInput* conv) {
+    constexpr int OUTS = gemv_outs<OUT, COLS>();  // output columns per group
     constexpr int STEP = GEMV_WARPS * 256;                                   // k per round of the whole team
     constexpr bool STAGE = IN == GEMV_IN_RMS, ACROSS_GROUPS = STAGE && GEMV_RMS_ACROSS_GROUPS;
     const int groups = (nOut + OUTS - 1) / OUTS, rounds = (k + STEP - 1) / STEP;
     const int kStart = t.tid * 8;
     auto weights = [&](int group, int j, int kk) {
-        return w + gemv_weight_row(group, j, OUTS, OUT == GEMV_OUT_SILU, nOut) * k + kk;
+        return w + gemv_weight_row(group, j, OUTS, nOut) * k + kk;
     };
-    Vec16 wBuf[PF][GEMV_COLS(R)];  // chunk i of the ring's sequence sits in wBuf[i % PF] from its request until its round
+    Vec16 wBuf[PF][COLS];  // chunk i of the ring's sequence sits in wBuf[i % PF] from its request until its round
     auto fetchFirst = [&](int group) {  // within groups: a group's first PF rounds
 #pragma unroll
         for (int p = 0; p < PF; p++)
             if (kStart + p * STEP < k)
 #pragma unroll
-                for (int j = 0; j < GEMV_COLS(R); j++) wBuf[p][j] = load_nc16(weights(group, j, kStart + p * STEP));
+                for (int j = 0; j < COLS; j++) wBuf[p][j] = load_nc16(weights(group, j, kStart + p * STEP));
     };
     int fetchGroup = t.index, fetchRound = 0;  // across groups: the next chunk to request
-    auto fetchNext = [&](Vec16 (&buf)[GEMV_COLS(R)]) {
+    auto fetchNext = [&](Vec16 (&buf)[COLS]) {
         const int kk = kStart + fetchRound * STEP;
         if (fetchGroup < groups && kk < k)
 #pragma unroll
-            for (int j = 0; j < GEMV_COLS(R); j++) buf[j] = load_nc16(weights(fetchGroup, j, kk));
+            for (int j = 0; j < COLS; j++) buf[j] = load_nc16(weights(fetchGroup, j, kk));
         if (++fetchRound == rounds) {
             fetchRound = 0;
             fetchGroup += t.count;
@@ -289,10 +314,10 @@ __device__ __forceinline__ void gemv_team(const void* in, int rows, const float*
     if constexpr (STAGE) gemv_stage_rms<R>((const float*)in, rows, normW, eps, k, stage, invRms);
     const bf16* src = STAGE ? stage : (const bf16*)in;
 
-    float acc[GEMV_COLS(R)][R];
+    float acc[COLS][R];
     auto clear = [&]() {
 #pragma unroll
-        for (int j = 0; j < GEMV_COLS(R); j++)
+        for (int j = 0; j < COLS; j++)
 #pragma unroll
             for (int r = 0; r < R; r++) acc[j][r] = 0.f;
     };
@@ -304,14 +329,14 @@ __device__ __forceinline__ void gemv_team(const void* in, int rows, const float*
 #pragma unroll
             for (int p = 0; p < PF; p++) {
                 if (i0 + p >= chunks) break;
-                Vec16 wv[GEMV_COLS(R)];
+                Vec16 wv[COLS];
 #pragma unroll
-                for (int j = 0; j < GEMV_COLS(R); j++) wv[j] = wBuf[p][j];
+                for (int j = 0; j < COLS; j++) wv[j] = wBuf[p][j];
                 fetchNext(wBuf[p]);  // PF chunks ahead
                 const int kk = kStart + round * STEP;
                 if (kk < k) gemv_round<R, STAGE>(wv, src, rows, k, kk, acc);
                 if (++round == rounds) {  // the group's end: the same chunk for every thread of the team
-                    gemv_group_out<R, OUT>(acc, t, partial + (done & 1) * GEMV_WARPS, group * OUTS, nOut, rows, out, ldo);
+                    gemv_group_out<R, OUT>(acc, t, partial + (done & 1) * GEMV_WARPS, group * OUTS, nOut, rows, out, ldo, conv);
                     clear();
                     round = 0;
                     group += t.count;
@@ -328,28 +353,39 @@ __device__ __forceinline__ void gemv_team(const void* in, int rows, const float*
                 for (int p = 0; p < PF; p++) {
                     const int kk = kk0 + p * STEP;
                     if (kk >= k) break;
-                    Vec16 wv[GEMV_COLS(R)];
+                    Vec16 wv[COLS];
 #pragma unroll
-                    for (int j = 0; j < GEMV_COLS(R); j++) wv[j] = wBuf[p][j];
+                    for (int j = 0; j < COLS; j++) wv[j] = wBuf[p][j];
                     if (kk + PF * STEP < k)  // PF rounds ahead
 #pragma unroll
-                        for (int j = 0; j < GEMV_COLS(R); j++) wBuf[p][j] = load_nc16(weights(group, j, kk + PF * STEP));
+                        for (int j = 0; j < COLS; j++) wBuf[p][j] = load_nc16(weights(group, j, kk + PF * STEP));
                     gemv_round<R, STAGE>(wv, src, rows, k, kk, acc);
                 }
             }
-            gemv_group_out<R, OUT>(acc, t, partial + ((group - t.index) / t.count & 1) * GEMV_WARPS, group * OUTS, nOut, rows, out, ldo);
+            gemv_group_out<R, OUT>(acc, t, partial + ((group - t.index) / t.count & 1) * GEMV_WARPS, group * OUTS, nOut, rows, out, ldo,
+                                   conv);
         }
     }
 }
 
 // The per-kernel launches: one team per block, rows <= R.
-template <int R, GemvInput IN, GemvOutput OUT, int PF>
-__device__ __forceinline__ void gemv(GEMV_ARGS) {
+template <int R, GemvInput IN, GemvOutput OUT, int PF, int COLS = GEMV_COLS(R)>
+__device__ __forceinline__ void gemv(GEMV_ARGS, const ConvInput* conv = nullptr) {
     extern __shared__ __align__(16) unsigned char gemvStage[];
     __shared__ float invRms[R];
-    __shared__ float partial[2 * GEMV_WARPS][GEMV_COLS(R)][R];
+    __shared__ float partial[2 * GEMV_WARPS][COLS][R];
     const GemvTeam t = {(int)blockIdx.x, (int)gridDim.x, (int)threadIdx.x, 1};
-    gemv_team<R, IN, OUT, PF>(in, rows, normW, eps, w, nOut, k, out, ldo, t, (bf16*)gemvStage, invRms, partial);
+    gemv_team<R, IN, OUT, PF, COLS>(in, rows, normW, eps, w, nOut, k, out, ldo, t, (bf16*)gemvStage, invRms, partial, conv);
+}
+
+// A conv layer's in-projection and conv step in one launch (a decode step: row r is segment r): out = y bf16 [rows, H],
+// nOut = H; w = the in-projection [3H, k] (B, C, X rows); the conv state [slot][L - 1][H] as kernels.cu's. Bit-equal
+// to gemv_rms_rN into bcx, then short_conv and short_conv_state (a decode step before this kernel: 1.8 us a conv layer
+// on the H200).
+template <int R>
+__device__ __forceinline__ void gemv_conv(GEMV_ARGS, const float* taps, int L, float* state, long slotStride, const int* segSlot) {
+    const ConvInput conv = {nullptr, taps, L, state, slotStride, segSlot};
+    gemv<R, GEMV_IN_RMS, GEMV_OUT_CONV, GEMV_PF(R), GEMV_CONV_COLS(R)>(GEMV_PASS, &conv);
 }
 
 // grid (column groups or fewer), block 128, rows <= N; dynamic shared memory N * k * 2 bytes (RMS kernels).
@@ -365,6 +401,18 @@ extern "C" __global__ void __launch_bounds__(128) gemv_add_r1(GEMV_ARGS) { gemv<
 extern "C" __global__ void __launch_bounds__(128) gemv_add_r2(GEMV_ARGS) { gemv<2, GEMV_IN_BF16, GEMV_OUT_ADD, GEMV_ADD_PF(2)>(GEMV_PASS); }
 extern "C" __global__ void __launch_bounds__(128) gemv_add_r4(GEMV_ARGS) { gemv<4, GEMV_IN_BF16, GEMV_OUT_ADD, GEMV_ADD_PF(4)>(GEMV_PASS); }
 extern "C" __global__ void __launch_bounds__(128) gemv_add_r8(GEMV_ARGS) { gemv<8, GEMV_IN_BF16, GEMV_OUT_ADD, GEMV_ADD_PF(8)>(GEMV_PASS); }
+#define GEMV_CONV_STEP 1  // the conv step runs in gemv_rms_conv_rN (no short_conv_step kernel)
+#define GEMV_CONV_PASS GEMV_PASS, taps, L, state, slotStride, segSlot
+// one row: compiled for 4 resident blocks per SM (128 registers, 8 bytes spilled; 132 unbounded leave 3): a block per
+// column group at 450M, and the 450M one-row step 409.1 -> 399.2 us (decode_bench, H200, s11-5; 1.6B unchanged)
+extern "C" __global__ void __launch_bounds__(128, 4) gemv_rms_conv_r1(GEMV_ARGS, const float* __restrict__ taps, int L,
+        float* __restrict__ state, long slotStride, const int* __restrict__ segSlot) { gemv_conv<1>(GEMV_CONV_PASS); }
+extern "C" __global__ void __launch_bounds__(128) gemv_rms_conv_r2(GEMV_ARGS, const float* __restrict__ taps, int L,
+        float* __restrict__ state, long slotStride, const int* __restrict__ segSlot) { gemv_conv<2>(GEMV_CONV_PASS); }
+extern "C" __global__ void __launch_bounds__(128) gemv_rms_conv_r4(GEMV_ARGS, const float* __restrict__ taps, int L,
+        float* __restrict__ state, long slotStride, const int* __restrict__ segSlot) { gemv_conv<4>(GEMV_CONV_PASS); }
+extern "C" __global__ void __launch_bounds__(128) gemv_rms_conv_r8(GEMV_ARGS, const float* __restrict__ taps, int L,
+        float* __restrict__ state, long slotStride, const int* __restrict__ segSlot) { gemv_conv<8>(GEMV_CONV_PASS); }
 
 // Decode attention: query row s (one per segment) of the heads of kv head g against keys 0..segKeyCount[s]-1
 // in the pages of slot segSlot[s] (KV pools [page][kvHead][PAGE_TOKENS][hd], kernels.cu). The block's warps take

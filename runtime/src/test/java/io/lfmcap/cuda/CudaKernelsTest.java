@@ -248,6 +248,56 @@ class CudaKernelsTest {
     }
 
     @Test
+    void convInProjectionWithItsStepEqualsTheGemvAndTheGeneralConvKernelsBitForBit() {
+        // a decode step's conv layer (row r is segment r): decode.cu's gemv_rms_conv_rN against gemv_rms_rN into B | C | X,
+        // then short_conv and short_conv_state (the general path's kernels, checked against the reference above): y and
+        // the conv state bit for bit; 1 row (two channels a column group), 3 (blocks of 4 rows, one masked) and 8; grids
+        // smaller than the column groups, so that blocks walk several
+        int hidden = 264, kernel = 3, history = kernel - 1, slots = 8;
+        float eps = 1e-5f;
+        int[] slotOf = {5, 2, 7, 0, 3, 6, 1, 4};
+        float[] w = bf(randn(3 * hidden * hidden, 0.05));
+        float[] norm = randn(hidden, 0.3);
+        for (int i = 0; i < hidden; i++) norm[i] += 1;
+        float[] taps = randn(hidden * kernel, 0.5);
+        for (int rows : new int[] {1, 3, 8}) {
+            int r = rows == 1 ? 1 : rows <= 4 ? 4 : 8;
+            float[] x = randn(rows * hidden, 1);
+            float[] state = randn(slots * history * hidden, 1);
+            int[] segSlot = Arrays.copyOf(slotOf, rows), first = new int[rows], ones = new int[rows];
+            for (int i = 0; i < rows; i++) {
+                first[i] = i;
+                ones[i] = 1;
+            }
+            float[][][] got = new float[2][][];
+            for (int way = 0; way < 2; way++) {
+                final boolean fused = way == 1;
+                got[way] = gpu.run(() -> {
+                    long dx = gpu.f32(x), dNorm = gpu.f32(norm), dW = gpu.bf16(w), dTaps = gpu.f32(taps), dState = gpu.f32(state);
+                    long dSlot = gpu.i32(segSlot), y = gpu.poisoned(2L * rows * hidden);
+                    if (fused) {
+                        Kernels.gemvConv(gpu.ctx, "gemv_rms_conv_r" + r, new Kernels.Grid(5, 1, 1, 128), 2 * r * hidden, dx, rows, dNorm,
+                                eps, dW, hidden, hidden, y, hidden, dTaps, kernel, dState, (long) history * hidden, dSlot);
+                    } else {
+                        long bcx = gpu.poisoned(4L * rows * 3 * hidden);
+                        Kernels.gemv(gpu.ctx, "gemv_rms_r" + r, new Kernels.Grid(7, 1, 1, 128), 2 * r * hidden, dx, rows, dNorm, eps,
+                                dW, 3 * hidden, hidden, bcx, 3 * hidden);
+                        Kernels.shortConv(gpu.ctx, bcx, hidden, dTaps, kernel, dState, (long) history * hidden, gpu.i32(first), dSlot,
+                                y, rows);
+                        Kernels.shortConvState(gpu.ctx, new Kernels.Grid((hidden + 255) / 256, rows, 1, 256), bcx, hidden, kernel,
+                                dState, (long) history * hidden, gpu.i32(first), gpu.i32(ones), dSlot);
+                    }
+                    return new float[][] {gpu.readBf16(y, rows * hidden), gpu.readF32(dState, state.length)};
+                });
+            }
+            assertFalse(Float.isNaN(got[0][0][0]), "the general path wrote y");
+            assertArrayEquals(got[0][0], got[1][0], rows + " rows: y of gemv_rms_conv against the general kernels");
+            assertArrayEquals(got[0][1], got[1][1], rows + " rows: conv state of gemv_rms_conv against the general kernels");
+            assertFalse(Arrays.equals(state, got[1][1]), "the conv state moved on");
+        }
+    }
+
+    @Test
     void siluMulGeluErfBiasActAndBf16ConversionMatchTheirFormulas() {
         int rows = 9, f = 300;
         float[] gu = randn(rows * 2 * f, 2);

@@ -6,7 +6,7 @@
 #   .gpu/decode_bench_<v>     for each v in $VARIANTS (default none): the working tree's kernels, one setting changed
 #                             (a sed of the copy; the source is untouched):
 #       conv3  gemv_rms_conv_rN with one channel (3 weight rows) per column group at more than one row
-#       lb4    gemv_rms_conv_r1 compiled for 4 resident blocks per SM (<= 128 registers)
+#       c6     6 weight rows per column group at one row (8 there): 122-148 registers, 3-4 blocks per SM
 #       w8     attention_decode with 8 warps per block (256 threads) instead of 16
 #       cols4  4 weight rows per column group at one row too (8 there)
 #       pfAxB  the RMS kernels' weight ring A chunks deep at one row, B at more rows (pf4x2: GEMV_PF(R) 4 at one row, 2 else)
@@ -27,7 +27,7 @@ decode_variant() {  # a sed filter per variant, source on stdin; a+b: both
   if [[ $1 == *+* ]]; then decode_variant "${1%%+*}" | decode_variant "${1#*+}"; return; fi
   case "$1" in
     conv3) sed -e 's/^#define GEMV_CONV_COLS(R) 6$/#define GEMV_CONV_COLS(R) ((R) == 1 ? 6 : 3)/';;
-    lb4) sed -e 's/__launch_bounds__(128) gemv_rms_conv_r1/__launch_bounds__(128, 4) gemv_rms_conv_r1/';;
+    c6) sed -e 's/^#define GEMV_COLS(R) ((R) == 1 ? 8 : 4)/#define GEMV_COLS(R) ((R) == 1 ? 6 : 4)/';;
     w8) sed -e 's/^#define DEC_WARPS 16\b/#define DEC_WARPS 8/' \
             -e 's/__launch_bounds__(512) attention_decode/__launch_bounds__(256) attention_decode/';;
     cols4) sed -e 's/^#define GEMV_COLS(R) .*/#define GEMV_COLS(R) 4/';;

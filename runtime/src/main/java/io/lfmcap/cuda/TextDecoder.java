@@ -293,10 +293,10 @@ final class TextDecoder implements AutoCloseable {
     /**
      * decode.cu's RMS-fused GEMVs: out = RMSNorm(x) W^T stored (fp32), as silu(g) * u (bf16; W's rows gate then up), or a
      * conv layer's in-projection with its conv step (bf16 y; W's rows B, C, X). Their column groups hold GEMV_COLS(N)
-     * weight rows, GEMV_CONV_COLS(N) for the conv kernel (a channel's three rows together).
+     * weight rows, GEMV_CONV_COLS(N) for the conv kernel (two channels' three rows each).
      */
-    private enum RmsGemv {
-        STORE("gemv_rms_r", 8, 4, 1), SILU("gemv_rms_silu_r", 8, 4, 2), CONV("gemv_rms_conv_r", 6, 3, 3);
+    enum RmsGemv {
+        STORE("gemv_rms_r", 8, 4, 1), SILU("gemv_rms_silu_r", 8, 4, 2), CONV("gemv_rms_conv_r", 6, 6, 3);
 
         private final String prefix;
         private final int colsOneRow, colsMoreRows, parts;
@@ -310,8 +310,11 @@ final class TextDecoder implements AutoCloseable {
 
         String kernel(int rowsPerBlock) { return prefix + rowsPerBlock; }
 
+        /** Weight rows of a column group (decode.cu's GEMV_COLS or GEMV_CONV_COLS). */
+        int weightRowsPerGroup(int rowsPerBlock) { return rowsPerBlock == 1 ? colsOneRow : colsMoreRows; }
+
         /** Output columns of a column group. */
-        int outputsPerGroup(int rowsPerBlock) { return (rowsPerBlock == 1 ? colsOneRow : colsMoreRows) / parts; }
+        int outputsPerGroup(int rowsPerBlock) { return weightRowsPerGroup(rowsPerBlock) / parts; }
     }
 
     /**

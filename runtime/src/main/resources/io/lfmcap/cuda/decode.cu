@@ -21,8 +21,9 @@
 // weight rows per column group (SiLU kernels: half gate rows, half their up rows): at one row, 8 halve the group ends
 // per weight byte (decode_bench, H100: 450M step 652 -> 628 us); more rows per block need the registers for their sums
 #define GEMV_COLS(R) ((R) == 1 ? 8 : 4)
-// weight rows per column group of gemv_rms_conv_rN: a channel's B, C and X rows in one group (2 channels at one row,
-// 1 at more), so that the group that makes a channel's values also runs its conv step and owns its conv state
+// weight rows per column group of gemv_rms_conv_rN: the B, C and X rows of 2 channels, so that the group that makes a
+// channel's values also runs its conv step and owns its conv state. One channel a group at more rows (twice the group
+// ends): 1.6B eight-row step 1,846 -> 1,968 us (decode_bench conv3, H200, s11-4)
 #define GEMV_CONV_COLS(R) 6
 // chunks of weights in flight per thread, ahead of the one in use (RMS kernels; gemv_add): at one row 2 and 3
 // (decode_bench, H100: 450M one-row step 523 -> 502 us with 2 and 4, s6-3; gemv_add 4 -> 3 once the RMS kernels'

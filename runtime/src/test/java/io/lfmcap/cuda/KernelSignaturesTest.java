@@ -85,6 +85,28 @@ class KernelSignaturesTest {
         assertEquals(new TreeSet<>(kernels.keySet()), launched, "every kernel has a launcher");
     }
 
+    /** TextDecoder sizes the small-batch GEMV grids by the column groups that decode.cu's kernels walk. */
+    @Test
+    void theSmallBatchGemvGroupsAreDecodeCusOnes() {
+        String src = KernelModule.source();
+        for (int r : new int[] {1, 2, 4, 8}) {
+            assertEquals(columns(src, "GEMV_COLS", r), TextDecoder.RmsGemv.STORE.weightRowsPerGroup(r), "GEMV_COLS(" + r + ")");
+            assertEquals(columns(src, "GEMV_COLS", r), TextDecoder.RmsGemv.SILU.weightRowsPerGroup(r), "GEMV_COLS(" + r + ")");
+            assertEquals(columns(src, "GEMV_CONV_COLS", r), TextDecoder.RmsGemv.CONV.weightRowsPerGroup(r), "GEMV_CONV_COLS(" + r + ")");
+        }
+    }
+
+    /** A rows-per-group macro of decode.cu, {@code N} or {@code ((R) == 1 ? A : B)}, at R = r. */
+    private static int columns(String src, String macro, int r) {
+        Matcher m = Pattern.compile("#define " + macro + "\\(R\\) (.*)").matcher(src);
+        assertTrue(m.find(), macro);
+        String body = m.group(1).trim();
+        Matcher choice = Pattern.compile("\\(\\(R\\) == 1 \\? (\\d+) : (\\d+)\\)").matcher(body);
+        if (choice.matches()) return Integer.parseInt(choice.group(r == 1 ? 1 : 2));
+        assertTrue(body.matches("\\d+"), macro + " is " + body);
+        return Integer.parseInt(body);
+    }
+
     @Test
     void theFlashHeadDimsAreTheCompiledOnes() {
         Map<String, List<String>> kernels = signatures();

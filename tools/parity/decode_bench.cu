@@ -6,7 +6,8 @@
 // usage: decode_bench [shape: 450m | 1.6b | all = all | batchattn] [graph replays = 200]
 //   (batchattn: the checks, then a large-batch decode step's attention kernels timed at 2,048 and 512 sequences)
 //   1. checks (exit 1 on a failure): every gemv kind for rows 1..8 against fp32 host dot products of the same bf16
-//      inputs (RMS kernels: rms_norm's bf16 rounding of the normalised input), short_conv_step against the host,
+//      inputs (RMS kernels: rms_norm's bf16 rounding of the normalised input), the conv step (gemv_rms_conv, or
+//      short_conv_step in older kernels) against the host from gemv_rms's stored in-projection at 1, 2, 5 and 8 rows,
 //      attention_decode against attention_simple_paged (fp32, one warp per (row, head); its q, K and V rows from
 //      qk_norm_rope_store, whose K/V rows attention_decode's own must equal) over head dims 32/64/72/128,
 //      groups 1/2/4/8, key counts 1..4096 and scattered pages; then per shape the whole step: batch invariance (row 0

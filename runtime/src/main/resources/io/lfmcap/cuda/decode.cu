@@ -144,7 +144,6 @@ struct ConvChannel {
 };
 
 
-
 // The RMS kernels' input: x fp32 [rows, k] normalised by RMSNorm (HF Lfm2RMSNorm, rms_norm's formula), staged by the
 // whole block into shared memory as bf16 [R, k] (rows past `rows` zero). x is read through L1, where the block's second
 // pass and the other blocks on the SM find it (every block of a launch stages the same rows); L2_ONLY reads it through L2
@@ -257,13 +256,13 @@ __device__ __forceinline__ long gemv_weight_row(int group, int j, int outs, int 
 }
 
 // The per-kernel GEMVs: rows (<= R) of the input times COLS weight rows per column group (SiLU kernels: half gate rows,
-// half their up rows; conv kernels: a third each of B, C and X rows), for the groups of team t (one block). Input: RMS kernels: bf16 [R, k] in shared
-// memory, staged by the block (gemv_stage_rms); else bf16 [rows, k] read straight from global memory (L1-resident: a
-// few rows). The team's warps split k (warp w takes the 8-value chunks w, w + 4, ...; 16-byte loads of weights and
-// inputs), so that even a projection with few outputs and a long k (the MLP's down projection) keeps enough loads
-// in flight; partial sums meet by shuffles, then across warps in shared memory. Each thread keeps PF chunks of weights
-// in flight in registers; the first PF are requested before waiting for the previous kernel and before the staging, so
-// that their memory latency overlaps both. Where the ring runs:
+// half their up rows; conv kernels: a third each of B, C and X rows), for the groups of team t (one block). Input: RMS
+// kernels: bf16 [R, k] in shared memory, staged by the block (gemv_stage_rms); else bf16 [rows, k] read straight from
+// global memory (L1-resident: a few rows). The team's warps split k (warp w takes the 8-value chunks w, w + 4, ...;
+// 16-byte loads of weights and inputs), so that even a projection with few outputs and a long k (the MLP's down
+// projection) keeps enough loads in flight; partial sums meet by shuffles, then across warps in shared memory. Each
+// thread keeps PF chunks of weights in flight in registers; the first PF are requested before waiting for the previous
+// kernel and before the staging, so that their memory latency overlaps both. Where the ring runs:
 // - RMS kernels (in-projections, gate/up, lm_head: many column groups of a short k, TextDecoder launches only as many
 //   blocks as are resident at once): across group ends. The team walks one sequence of chunks, its groups in turn, each
 //   in `rounds` rounds of STEP values (a thread's chunk past k is skipped, so every thread meets the others at each

@@ -20,7 +20,8 @@
 //          launch and GB/s of weights (attention: of K and V) - plain, and as programmatic dependents (PDL)
 //      (b) the whole step (embed, 16 layers, final norm + lm_head, argmax) in a CUDA graph: us per step, tokens/s;
 //          and the same step as one persistent kernel (tools/parity/decode_step.cu, an experiment: not in the runtime),
-//          checked bit-equal to the per-kernel step; the trace variant (decode_bench.sh) prints its time per phase
+//          checked bit-equal to the per-kernel step; the trace variant (decode_bench.sh) prints its time per phase;
+//          and the step's graph replayed as the engine runs it (events, the pass arrays' upload, the picks' copy back)
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -418,6 +419,49 @@ static double timeGraph(cudaGraphExec_t e, int replays) {
     return ms * 1000.0 / replays;
 }
 
+// The step graph replayed as CudaBackend.launchDecode runs it, one step ahead of the host: the pass arrays' upload
+// (PassUpload.send: pinned host -> device), PhaseClock's events around upload and graph, the picks' copy back
+// (LaunchedSteps.record) and its event; the host waits for step i - 1's picks after enqueueing step i. `upload` and
+// `copyBack` switch the two copies, so the difference to a bare replay says what each costs a step. us per step.
+static double timeEngineLoop(cudaGraphExec_t e, int rows, int replays, bool upload, bool copyBack) {
+    const int passInts = 12 * rows + 16;  // TextDecoder.decodeStep's pass arrays at one row per sequence, and alignment
+    int *hostPass, *hostPicks, *devPass, *devPicks;
+    CK(cudaMallocHost(&hostPass, passInts * 4));
+    CK(cudaMallocHost(&hostPicks, 2 * 8 * 4));
+    CK(cudaMalloc(&devPass, passInts * 4));
+    CK(cudaMalloc(&devPicks, 8 * 4));
+    cudaEvent_t phase[2], copied[2], a, b;
+    for (int i = 0; i < 2; i++) {
+        CK(cudaEventCreate(&phase[i]));
+        CK(cudaEventCreateWithFlags(&copied[i], cudaEventDisableTiming));
+    }
+    CK(cudaEventCreate(&a));
+    CK(cudaEventCreate(&b));
+    auto step = [&](int i) {
+        CK(cudaEventRecord(phase[0], stream));
+        if (upload) CK(cudaMemcpyAsync(devPass, hostPass, passInts * 4, cudaMemcpyHostToDevice, stream));
+        CK(cudaGraphLaunch(e, stream));
+        CK(cudaEventRecord(phase[1], stream));
+        if (copyBack) CK(cudaMemcpyAsync(hostPicks + 8 * (i % 2), devPicks, rows * 4, cudaMemcpyDeviceToHost, stream));
+        CK(cudaEventRecord(copied[i % 2], stream));
+    };
+    for (int i = 0; i < 3; i++) step(i);
+    CK(cudaStreamSynchronize(stream));
+    CK(cudaEventRecord(a, stream));
+    for (int i = 0; i < replays; i++) {
+        step(i);
+        if (i > 0) CK(cudaEventSynchronize(copied[(i - 1) % 2]));
+    }
+    CK(cudaEventRecord(b, stream));
+    CK(cudaEventSynchronize(b));
+    float ms;
+    CK(cudaEventElapsedTime(&ms, a, b));
+    for (int i = 0; i < 2; i++) { cudaEventDestroy(phase[i]); cudaEventDestroy(copied[i]); }
+    cudaEventDestroy(a); cudaEventDestroy(b);
+    cudaFreeHost(hostPass); cudaFreeHost(hostPicks); cudaFree(devPass); cudaFree(devPicks);
+    return ms * 1000.0 / replays;
+}
+
 // ------------------------------------------------------------------------------------------- checks
 
 static int failures = 0;
@@ -810,9 +854,13 @@ static void timeShape(Model& m, int replays) {
         for (int pdl = 0; pdl < (HAVE_PDL ? 2 : 1); pdl++) {
             cudaGraphExec_t e = capture([&] { m.step(rows, pdl == 1); });
             const double us = timeGraph(e, replays);
-            CK(cudaGraphExecDestroy(e));
             printf("  STEP %-8s rows %d: %8.1f us per step (graph), %7.0f tokens/s, %6.0f GB/s of weights\n", pdl ? "PDL" : "plain", rows, us,
                    rows * 1e6 / us, m.weightBytes / us * 1e-3);
+            if (pdl == HAVE_PDL)  // the graph the engine replays
+                printf("  STEP as the engine runs it, rows %d: events only %.1f, + upload %.1f, + copy back %.1f, both %.1f us per step\n",
+                       rows, timeEngineLoop(e, rows, replays, false, false), timeEngineLoop(e, rows, replays, true, false),
+                       timeEngineLoop(e, rows, replays, false, true), timeEngineLoop(e, rows, replays, true, true));
+            CK(cudaGraphExecDestroy(e));
         }
 #ifdef STEP_THREADS  // the step kernel (not in kernels older than it)
 #ifdef STEP_TRACE

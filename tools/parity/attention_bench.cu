@@ -28,9 +28,6 @@
 #include "../../runtime/src/main/resources/io/lfmcap/cuda/kernels.cu"
 #include "../../runtime/src/main/resources/io/lfmcap/cuda/decode.cu"
 #endif
-#ifndef KERNELS_BASELINE  // the warp-specialized experiment builds on the working tree's device functions
-#include "attention_ws.cu"
-#endif
 
 #ifdef ATTN_DIRECT_WARPS
 static const int DIRECT_WARPS = ATTN_DIRECT_WARPS, PAGED_WARPS = ATTN_PAGED_WARPS;
@@ -42,11 +39,6 @@ static const int DIRECT_WARPS = 4, PAGED_WARPS = 4;
 typedef void (*AttnKernel)(ATTN_ARGS);
 typedef void (*SimpleKernel)(ATTN_ARGS, int);
 
-#ifdef ATTN_WS_KERNELS
-// ATTN_WS=1|2|3: head dim 64 through the warp-specialized experiment (attention_ws.cu: plain, intra-warpgroup
-// overlap, turns at the tensor cores); a persistent grid of one block per SM
-static int wsVariant() { const char* e = getenv("ATTN_WS"); return e ? atoi(e) : 0; }
-#endif
 
 // ATTN_WG=1 in the environment: head dim 72 through the wgmma kernel (sm_90a), as Attention picks it on H100
 static AttnKernel directKernel(int hd) {
@@ -157,18 +149,6 @@ struct Problem {
         if (paged) { cudaFree(q); cudaFree(k); cudaFree(v); } else cudaFree(q);  // direct: k, v point into q's qkv buffer
     }
     void flash(bf16* out) const {
-#ifdef ATTN_WS_KERNELS
-        if (!paged && hd == 64 && wsVariant()) {
-            auto kern = wsVariant() == 2 ? attention_wso_hd64 : wsVariant() == 3 ? attention_wsp_hd64 : attention_ws_hd64;
-            CK(cudaFuncSetAttribute((const void*)kern, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)WS_SMEM_BYTES));
-            const int mBlocks = (int)(((long)maxRows * group() + 127) / 128), items = mBlocks * kvHeads * segments();
-            int sms = 0;
-            CK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
-            kern<<<std::min(items, sms), 384, WS_SMEM_BYTES>>>(q, ldq, k, v, ldkv, out, ldo, heads, kvHeads, scale(), dQRow, dRows, dKey,
-                                                               dKeyCount, dCausal, dPages, maxPages, mBlocks, segments());
-            return;
-        }
-#endif
         const int warps = paged ? PAGED_WARPS : DIRECT_WARPS, bm = 16 * warps;
         dim3 grid((unsigned)(((long)maxRows * group() + bm - 1) / bm), kvHeads, segments());
         (paged ? pagedKernel(hd) : directKernel(hd))<<<grid, 32 * warps>>>(q, ldq, k, v, ldkv, out, ldo, heads, kvHeads, scale(),
@@ -321,11 +301,6 @@ int main(int argc, char** argv) {
     kernelInfo("attention_wg_hd72", (const void*)attention_wg_hd72, 32 * DIRECT_WARPS);
 #endif
     kernelInfo("attention_paged_hd72", (const void*)attention_paged_hd72, 32 * PAGED_WARPS);
-#ifdef ATTN_WS_KERNELS
-    kernelInfo("attention_ws_hd64", (const void*)attention_ws_hd64, 384);
-    kernelInfo("attention_wso_hd64", (const void*)attention_wso_hd64, 384);
-    kernelInfo("attention_wsp_hd64", (const void*)attention_wsp_hd64, 384);
-#endif
 
     printf("checks against attention_simple_* (fp32 reference):\n");
     const int hds[] = {16, 32, 64, 72, 128};

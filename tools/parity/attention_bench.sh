@@ -12,8 +12,8 @@
 # then on the GPU host, from the repo root (carry the binaries by name: all of .gpu is too big to travel with them):
 #   for b in .gpu/attention_bench .gpu/attention_bench_base; do $b 26; done
 # ATTN_WG=1 in the environment runs head dim 72 of the direct checks and timings through attention_wg_hd72 (the
-# wgmma kernel Attention picks on compute capability 9.0). ATTN_WS=1|2|3 runs head dim 64 through the warp-specialized
-# experiment of tools/parity/attention_ws.cu (not in the runtime; built into .gpu/attention_bench, not the _base one).
+# wgmma kernel Attention picks on compute capability 9.0). (The warp-specialized experiment of the tenth session,
+# ATTN_WS=1|2|3 and tools/parity/attention_ws.cu, was removed in the eleventh: git show 483117a:tools/parity/attention_ws.cu.)
 # Each prints register/shared use and occupancy, the checks against the fp32 kernels (exit 1 on a failure), then us
 # per launch and TFLOP/s for 26 views x 1024 patches (12 heads x 64 and 16 heads x 72) and a paged decoder prefill.
 set -euo pipefail

@@ -54,6 +54,11 @@ static const bool SMALL_PDL = true;
 static const bool SMALL_PDL = false;
 #endif
 static const int ATTN_THREADS = DEC_WARPS * 32;  // TextDecoder: DECODE_ATTENTION_THREADS
+#ifdef ARGMAX_COPY  // kernels whose argmax_rows also writes a host slot (none here)
+#define ARGMAX_NO_COPY , (int*)nullptr
+#else
+#define ARGMAX_NO_COPY
+#endif
 #ifdef ATTENTION_DECODE_FROM_QKV  // kernels where attention_decode does qk_norm_rope_store's work
 #define FUSED_ATTENTION 1
 #endif
@@ -329,7 +334,7 @@ struct Model {
                s.kvHeads, s.hd, s.ffn, CONV_L, (long)(CONV_L - 1) * H, 1e-5f, 1.0f / sqrtf((float)s.hd), x, big, mixed, act,
                (const int*)rowPos, (const int*)segSlot, (const int*)segKeys, (const int*)pageTable, maxPages, (const float*)invFreq,
                (const float*)finalNorm, (const bf16*)lmHead, s.vocab, logits, barrier);
-        launch(argmax_rows, dim3(rows), 1024, 0, false, logits, s.vocab, banned, tokens);
+        launch(argmax_rows, dim3(rows), 1024, 0, false, logits, s.vocab, banned, tokens ARGMAX_NO_COPY);
     }
 #endif
 
@@ -377,7 +382,7 @@ struct Model {
             gemvAdd(act, y.down, H, s.ffn, x, H, rows, pdl);
         }
         gemvNormed(false, x, finalNorm, lmHead, s.vocab, H, logits, rows, pdl);
-        launch(argmax_rows, dim3(rows), 1024, 0, pdl && SMALL_PDL, logits, s.vocab, banned, tokens);
+        launch(argmax_rows, dim3(rows), 1024, 0, pdl && SMALL_PDL, logits, s.vocab, banned, tokens ARGMAX_NO_COPY);
     }
 
     std::vector<std::vector<float>> saveConv() {
@@ -835,7 +840,7 @@ static void timeShape(Model& m, int replays) {
             {"gemv_rms_silu gate/up 2F x H", [&](int i, bool p) { const Layer& y = m.L[i % s.layers]; gemvNormed(true, m.x, y.ffnNorm, y.gateUp, s.ffn, H, m.act, rows, p); }, 2L * 2 * s.ffn * H, s.layers},
             {"gemv_add down H x F", [&](int i, bool p) { const Layer& y = m.L[i % s.layers]; gemvAdd(m.act, y.down, H, s.ffn, m.x, H, rows, p); }, 2L * s.ffn * H, s.layers},
             {"gemv_rms lm_head V x H", [&](int, bool p) { gemvNormed(false, m.x, m.finalNorm, m.lmHead, s.vocab, H, m.logits, rows, p); }, 2L * s.vocab * H, 1},
-            {"argmax_rows", [&](int, bool p) { launch(argmax_rows, dim3(rows), 1024, 0, p && SMALL_PDL, m.logits, s.vocab, m.banned, m.tokens); }, 4L * rows * s.vocab, 1},
+            {"argmax_rows", [&](int, bool p) { launch(argmax_rows, dim3(rows), 1024, 0, p && SMALL_PDL, m.logits, s.vocab, m.banned, m.tokens ARGMAX_NO_COPY); }, 4L * rows * s.vocab, 1},
         };
         for (Kind& k : kinds) {
             const int launches = k.n * std::max(1, 96 / k.n);

@@ -232,7 +232,7 @@ public final class CudaBackend implements ModelBackend {
             clock.start(PhaseClock.Phase.DECODE);
             int[] fromHost = new int[n];
             Arrays.fill(fromHost, -1);
-            decoder.decodeStep(segments, up, tokens, fromHost, banned(picks), graphs);
+            decoder.decodeStep(segments, up, tokens, fromHost, banned(picks), 0L, graphs);
             clock.stop();
             steps.forget();
             int[] next = new int[n];
@@ -279,9 +279,9 @@ public final class CudaBackend implements ModelBackend {
             }
             up.reset();
             clock.start(PhaseClock.Phase.DECODE);
-            decoder.decodeStep(segments, up, tokens, fromPrev, banned(picks), graphs);
+            decoder.decodeStep(segments, up, tokens, fromPrev, banned(picks), steps.slot(), graphs);
             clock.stop();
-            return steps.record(rows, decoder.tokens());
+            return steps.record(rows);
         });
         return () -> onGpu("decode step", () -> {
             int[] next = steps.read(number, n);
@@ -354,8 +354,8 @@ public final class CudaBackend implements ModelBackend {
                 if (deferred) {
                     long dBanned = up.ints(banned(groupPicks));
                     up.send();
-                    decoder.argmax(groupSeqs.size(), dBanned);
-                    long number = steps.record(groupSeqs, decoder.tokens());
+                    decoder.argmax(groupSeqs.size(), dBanned, steps.slot());
+                    long number = steps.record(groupSeqs);
                     if (pending >= 0) takePicks(pending, tokens, pendingFirst, pendingCount);
                     pending = number;
                     pendingFirst = first;
@@ -597,7 +597,7 @@ public final class CudaBackend implements ModelBackend {
         if (greedy) {
             long dBanned = up.ints(banned(picks));
             up.send();
-            decoder.argmax(picks.size(), dBanned);
+            decoder.argmax(picks.size(), dBanned, 0L);
         }
         read(picks, seqs, fed, tokens, logits, sparse);
     }

@@ -8,12 +8,14 @@ import org.bytedeco.cuda.cudart.CUgraphExec_st;
 import org.bytedeco.cuda.cudart.CUgraph_st;
 
 /**
- * One CUDA graph per decode batch size: a decode step is ~150 launches (GEMMs, norms, conv, attention,
+ * One CUDA graph per decode batch size and pick slot: a decode step is ~150 launches (GEMMs, norms, conv, attention,
  * argmax) whose host-side launch cost dominates at small batches; replaying a captured graph issues them
  * as one. A step's kernel arguments are fixed per batch size: weights, workspaces, KV pages and the pass
  * arrays ({@link PassUpload}, reset before every step and filled in the same order, so a batch size always
  * gets the same device addresses); everything that changes from step to step (token ids, positions, slots,
- * key counts, banned tokens) is read from those device arrays, uploaded before the replay.
+ * key counts, banned tokens) is read from those device arrays, uploaded before the replay. The pinned host slot
+ * that argmax writes the picks into ({@link LaunchedSteps}: two, taken in turn) is an argument too, so a batch size has
+ * a graph per slot.
  * <pre>
  *   first step of size n:   eager (lazy module loads and cuBLAS algorithm choice happen outside capture)
  *   second step of size n:  capture (thread-local mode) -> instantiate -> replay
@@ -29,9 +31,12 @@ final class DecodeGraphs implements AutoCloseable {
 
     private record Captured(CUgraph_st graph, CUgraphExec_st exec, long arraysAt) {}
 
+    /** What a graph is captured for: a batch size, and the host slot its picks go to (0: none). */
+    private record Key(int size, long pickCopy) {}
+
     private final GpuContext ctx;
-    private final Map<Integer, Captured> graphs = new HashMap<>();
-    private final Map<Integer, Integer> seen = new HashMap<>();
+    private final Map<Key, Captured> graphs = new HashMap<>();
+    private final Map<Key, Integer> seen = new HashMap<>();
     private boolean enabled;
     private long bytes;
 
@@ -41,14 +46,15 @@ final class DecodeGraphs implements AutoCloseable {
     }
 
     /**
-     * Runs {@code step} for a batch of {@code size}: replays its graph, captures one, or enqueues it eagerly.
-     * {@code arraysAt} is the device address of the step's last pass array (it moves when any earlier array
-     * does; a graph is only valid while it stays).
+     * Runs {@code step} for a batch of {@code size} whose picks also go to host slot {@code pickCopy} (0: none): replays
+     * its graph, captures one, or enqueues it eagerly. {@code arraysAt} is the device address of the step's last pass
+     * array (it moves when any earlier array does; a graph is only valid while it stays).
      */
-    void run(int size, long arraysAt, Step step) {
-        Captured g = graphs.get(size);
+    void run(int size, long pickCopy, long arraysAt, Step step) {
+        Key key = new Key(size, pickCopy);
+        Captured g = graphs.get(key);
         if (g == null) {
-            int uses = seen.merge(size, 1, Integer::sum);
+            int uses = seen.merge(key, 1, Integer::sum);
             if (uses > 2) { // graphs off, or this size's capture failed
                 step.enqueue();
                 return;
@@ -58,7 +64,7 @@ final class DecodeGraphs implements AutoCloseable {
             long freeBefore = GpuContext.memoryInfo()[0];
             if (uses == 2 && enabled) g = capture(size, arraysAt, step);
             if (g != null) {
-                graphs.put(size, g);
+                graphs.put(key, g);
                 launch(g, size, arraysAt);
             } else {
                 step.enqueue();
@@ -107,7 +113,7 @@ final class DecodeGraphs implements AutoCloseable {
         System.err.println("lfmcap: decode CUDA graphs turned off, steps run eagerly: " + why);
     }
 
-    /** Graphs captured so far (batch sizes). */
+    /** Graphs captured so far (batch sizes and pick slots). */
     int captured() { return graphs.size(); }
 
     /**

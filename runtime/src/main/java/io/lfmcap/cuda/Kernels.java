@@ -125,11 +125,14 @@ final class Kernels {
         launch(ctx, "embed_rows", g, gather, fromPrev, prevTokens, table, image, h, x);
     }
 
-    /** {@code dependent}: as a programmatic dependent of the kernel before it (a small-batch decode step's lm_head, decode.cu). */
+    /**
+     * {@code dependent}: as a programmatic dependent of the kernel before it (a small-batch decode step's lm_head, decode.cu);
+     * {@code copy}: a device-visible pinned host address that receives the picks too (0: none).
+     */
     @Kernel("argmax_rows")
-    static void argmaxRows(GpuContext ctx, boolean dependent, Grid g, long logits, int v, long banned, long out) {
-        if (dependent) launchDependent(ctx, "argmax_rows", g, 0, logits, v, banned, out);
-        else launch(ctx, "argmax_rows", g, logits, v, banned, out);
+    static void argmaxRows(GpuContext ctx, boolean dependent, Grid g, long logits, int v, long banned, long out, long copy) {
+        if (dependent) launchDependent(ctx, "argmax_rows", g, 0, logits, v, banned, out, copy);
+        else launch(ctx, "argmax_rows", g, logits, v, banned, out, copy);
     }
 
     @Kernel("fill_bf16_noise")

@@ -176,9 +176,11 @@ final class TextDecoder implements AutoCloseable {
      * every layer, final norm, lm_head and argmax as one replayable unit ({@link DecodeGraphs}: a CUDA graph
      * per batch size). {@code up} must have been reset just before, so that a batch size always gets the same
      * device addresses; fromPrev[i] >= 0 feeds sequence i the previous step's pick in row fromPrev[i] of
-     * {@link #tokens()} instead of tokenIds[i]; banned: one id per sequence (-1: none).
+     * {@link #tokens()} instead of tokenIds[i]; banned: one id per sequence (-1: none); pickCopy: a pinned host slot that
+     * receives the picks too ({@link LaunchedSteps#slot}; 0: none).
      */
-    void decodeStep(List<Segment> segments, PassUpload up, int[] tokenIds, int[] fromPrev, int[] banned, DecodeGraphs graphs) {
+    void decodeStep(List<Segment> segments, PassUpload up, int[] tokenIds, int[] fromPrev, int[] banned, long pickCopy,
+                    DecodeGraphs graphs) {
         int n = segments.size();
         int[] gather = new int[n];
         for (int i = 0; i < n; i++) gather[i] = fromPrev[i] >= 0 ? -1 : -tokenIds[i] - 1;
@@ -187,11 +189,11 @@ final class TextDecoder implements AutoCloseable {
         long dBanned = up.ints(banned);
         up.send();
         boolean small = n <= smallBatchRows;
-        graphs.run(n, dBanned, () -> {
+        graphs.run(n, pickCopy, dBanned, () -> {
             embed(dGather, dFromPrev, n);
             if (small) smallBatchLayers(p);
             else layers(p);
-            argmax(n, dBanned, small);
+            argmax(n, dBanned, small, pickCopy);
         });
         for (Segment seg : segments) seg.sequence().advance(seg.rows());
     }
@@ -373,14 +375,17 @@ final class TextDecoder implements AutoCloseable {
 
     private static int gemvRowsPerBlock(int rows) { return rows <= 1 ? 1 : rows <= 2 ? 2 : rows <= 4 ? 4 : 8; }
 
-    /** Greedy tokens of the last pass's {@code rows} logits rows into {@link #tokens()}; banned: device int per row (-1: none). */
-    void argmax(int rows, long banned) {
-        argmax(rows, banned, false);
+    /**
+     * Greedy tokens of the last pass's {@code rows} logits rows into {@link #tokens()}; banned: device int per row (-1:
+     * none); copy: a pinned host slot that receives them too (0: none).
+     */
+    void argmax(int rows, long banned, long copy) {
+        argmax(rows, banned, false, copy);
     }
 
-    /** {@link #argmax(int, long)}; {@code dependent}: right after a small-batch step's lm_head (decode.cu). */
-    private void argmax(int rows, long banned, boolean dependent) {
-        Kernels.argmaxRows(ctx, dependent, Kernels.Grid.of(rows, 1024), logits, vocab, banned, tokens);
+    /** {@link #argmax(int, long, long)}; {@code dependent}: right after a small-batch step's lm_head (decode.cu). */
+    private void argmax(int rows, long banned, boolean dependent, long copy) {
+        Kernels.argmaxRows(ctx, dependent, Kernels.Grid.of(rows, 1024), logits, vocab, banned, tokens, copy);
     }
 
     private void rmsNorm(long in, long rowIndex, long weight, long out, int rows) {

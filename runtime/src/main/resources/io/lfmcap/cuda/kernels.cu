@@ -428,10 +428,13 @@ extern "C" __global__ void embed_rows(const int* __restrict__ gather, const int*
 }
 
 // Greedy choice on the device: argmax of each logits row, lowest id on ties (torch.argmax), never the
-// row's banned id (-1: none; end-of-sequence suppression). One block of 1024 threads per row.
+// row's banned id (-1: none; end-of-sequence suppression). One block of 1024 threads per row. The picks go to out
+// (where the next decode step reads them) and, unless null, to copy: a pinned host slot (LaunchedSteps), written by
+// the kernel itself, because a copy back after a decode step's graph cost the step 8.5 us (decode_bench, H200, s11-10).
 #define ARGMAX_LOADS 8  // 16-byte loads in flight per thread
+#define ARGMAX_COPY 1   // argmax_rows takes the host slot
 extern "C" __global__ void argmax_rows(const float* __restrict__ logits, int V, const int* __restrict__ banned,
-                                       int* __restrict__ out) {
+                                       int* __restrict__ out, int* __restrict__ copy) {
     __shared__ float bestV[32];
     __shared__ int bestI[32];
     const int r = blockIdx.x;
@@ -483,7 +486,11 @@ extern "C" __global__ void argmax_rows(const float* __restrict__ logits, int V, 
             const int oi = __shfl_xor_sync(0xffffffffu, bi, o);
             if (ov > best || (ov == best && oi < bi)) { best = ov; bi = oi; }
         }
-        if (lane == 0) out[r] = bi == 0x7fffffff ? 0 : bi;
+        if (lane == 0) {
+            const int pick = bi == 0x7fffffff ? 0 : bi;
+            out[r] = pick;
+            if (copy) copy[r] = pick;
+        }
     }
 }
 

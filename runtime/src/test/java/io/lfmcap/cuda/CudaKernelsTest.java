@@ -451,7 +451,7 @@ class CudaKernelsTest {
         int[] banned = {-1, 7, -1, 0};
         int[] got = gpu.run(() -> {
             long out = gpu.poisoned(4L * rows);
-            Kernels.argmaxRows(gpu.ctx, false, Kernels.Grid.of(rows, 1024), gpu.f32(logits), vocab, gpu.i32(banned), out);
+            Kernels.argmaxRows(gpu.ctx, false, Kernels.Grid.of(rows, 1024), gpu.f32(logits), vocab, gpu.i32(banned), out, 0L);
             return gpu.readI32(out, rows);
         });
         assertEquals(5, got[0]);

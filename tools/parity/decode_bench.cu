@@ -48,7 +48,7 @@ static const bool HAVE_PDL = true;
 #else
 static const bool HAVE_PDL = false;
 #endif
-#ifdef ARGMAX_LOADS  // kernels where qk_norm_rope_store and argmax_rows wait (pdl_wait): TextDecoder launches them as dependents
+#if defined(ARGMAX_LOADS) && !defined(GEMV_PICK)  // kernels where argmax_rows waits (pdl_wait): TextDecoder launches it as a dependent
 static const bool SMALL_PDL = true;
 #else
 static const bool SMALL_PDL = false;
@@ -163,6 +163,9 @@ static long gemvRmsGrid(K k, int r, int shared, long groups) {
     if (!sms) CK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
     int perSm = 0;
     CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perSm, k, 128, shared));
+    // RMS_PER_SM (environment): fewer blocks per SM than fit, leaving room for the next kernel's blocks to start early
+    static const int capPerSm = getenv("RMS_PER_SM") ? atoi(getenv("RMS_PER_SM")) : 0;
+    if (capPerSm > 0) perSm = std::min(perSm, capPerSm);
     const long resident = (long)sms * std::max(1, perSm);
     if (groups <= resident) return groups;
     if (r > 1) return resident;
@@ -179,6 +182,18 @@ static void gemvNormed(bool silu, const float* x, const float* norm, const bf16*
     launch(gemvKernel(silu ? "silu" : "rms", r), dim3((unsigned)blocks), 128, 2 * r * k, pdl, (const void*)x, rows, norm, 1e-5f, w,
            nOut, k, out, nOut);
 }
+#ifdef GEMV_PICK  // kernels where lm_head makes the greedy picks (gemv_rms_pick_rN)
+typedef void (*GemvPickKernel)(GEMV_PICK_ARGS);
+static GemvPickKernel gemvPickKernel(int r) { return r == 1 ? gemv_rms_pick_r1 : r == 2 ? gemv_rms_pick_r2 : r == 4 ? gemv_rms_pick_r4 : gemv_rms_pick_r8; }
+// TextDecoder.lmHeadPicks: logits [rows, V] = RMSNorm(x) W^T and the greedy picks; partial, done: the blocks' scratch
+static void gemvPick(const float* x, const float* norm, const bf16* w, int V, int k, float* logits, int rows, bool pdl, const int* banned,
+                     int* picks, float* partial, unsigned* done) {
+    const int r = rowsPerBlock(rows);
+    const long blocks = std::min(1024L, gemvRmsGrid(gemvPickKernel(r), r, 2 * r * k, (V + gemvCols(r) - 1) / gemvCols(r)));
+    launch(gemvPickKernel(r), dim3((unsigned)blocks), 128, 2 * r * k, pdl, (const void*)x, rows, norm, 1e-5f, w, V, k, (void*)logits, V,
+           banned, picks, (int*)nullptr, partial, done);
+}
+#endif
 #ifdef GEMV_CONV_STEP  // kernels where a conv layer's in-projection runs its conv step (gemv_rms_conv_rN)
 typedef void (*GemvConvKernel)(GEMV_ARGS, const float*, int, float*, long, const int*);
 static GemvConvKernel gemvConvKernel(int r) { return r == 1 ? gemv_rms_conv_r1 : r == 2 ? gemv_rms_conv_r2 : r == 4 ? gemv_rms_conv_r4 : gemv_rms_conv_r8; }
@@ -248,6 +263,8 @@ struct Model {
     int *tokens, *gather, *banned, *rowPos, *rowSlot, *segSlot, *segKeys, *pageTable;
     int maxPages, pages;
     long weightBytes = 0;
+    float* pickPartial;  // gemv_rms_pick_rN's scratch
+    unsigned* pickDone;
 #ifdef STEP_THREADS  // the step kernel (not in kernels older than it)
     StepLayer* stepLayers;         // TextDecoder's step table for decode_step_rN
     unsigned long long* barrier;   // its grid barrier counter
@@ -300,6 +317,8 @@ struct Model {
         mixed = zeros<bf16>((long)MAX_SEQ * std::max(H, qW));
         act = zeros<bf16>((long)MAX_SEQ * s.ffn);
         tokens = zeros<int>(MAX_SEQ);
+        pickPartial = zeros<float>(2L * 8 * 1024);
+        pickDone = zeros<unsigned>(1);
         std::vector<int> g, b, pos, slot, keys;
         for (int i = 0; i < MAX_SEQ; i++) {
             g.push_back(-(1000 + 7919 * i) % s.vocab - 1);  // token ids
@@ -381,8 +400,12 @@ struct Model {
             gemvNormed(true, x, y.ffnNorm, y.gateUp, s.ffn, H, act, rows, pdl);
             gemvAdd(act, y.down, H, s.ffn, x, H, rows, pdl);
         }
+#ifdef GEMV_PICK
+        gemvPick(x, finalNorm, lmHead, s.vocab, H, logits, rows, pdl, banned, tokens, pickPartial, pickDone);
+#else
         gemvNormed(false, x, finalNorm, lmHead, s.vocab, H, logits, rows, pdl);
         launch(argmax_rows, dim3(rows), 1024, 0, pdl && SMALL_PDL, logits, s.vocab, banned, tokens ARGMAX_NO_COPY);
+#endif
     }
 
     std::vector<std::vector<float>> saveConv() {
@@ -424,47 +447,92 @@ static double timeGraph(cudaGraphExec_t e, int replays) {
     return ms * 1000.0 / replays;
 }
 
-// The step graph replayed as CudaBackend.launchDecode runs it, one step ahead of the host: the pass arrays' upload
-// (PassUpload.send: pinned host -> device), PhaseClock's events around upload and graph, the picks' copy back
-// (LaunchedSteps.record) and its event; the host waits for step i - 1's picks after enqueueing step i. `upload` and
-// `copyBack` switch the two copies, so the difference to a bare replay says what each costs a step. us per step.
-static double timeEngineLoop(cudaGraphExec_t e, int rows, int replays, bool upload, bool copyBack) {
+// The pass arrays read by the graph's first kernel from mapped pinned host memory (instead of a copy before the graph).
+__global__ void fetch_pass(const int* __restrict__ src, int* __restrict__ dst, int n) {
+    for (int i = threadIdx.x; i < n; i += blockDim.x) dst[i] = src[i];
+}
+
+// How the host drives a step's graph on the stream (CudaBackend.launchDecode), one step ahead of the host, which waits
+// for launch i - 1's last event after enqueueing launch i. Per launch: PhaseClock's start event (clockStart), the pass
+// arrays' upload (PassUpload.send: pinned host -> device), the graph (stepsPerLaunch decode steps), the picks' copy back
+// (copyBack: LaunchedSteps before argmax wrote them itself), then `marks` events at the same point (PhaseClock's stop,
+// LaunchedSteps' fence, PassUpload's release). us per decode step.
+struct StreamShape { const char* name; bool clockStart, upload, copyBack; int marks; };
+
+static double timeStream(cudaGraphExec_t e, int stepsPerLaunch, int rows, int replays, const StreamShape& sh) {
     const int passInts = 12 * rows + 16;  // TextDecoder.decodeStep's pass arrays at one row per sequence, and alignment
     int *hostPass, *hostPicks, *devPass, *devPicks;
     CK(cudaMallocHost(&hostPass, passInts * 4));
     CK(cudaMallocHost(&hostPicks, 2 * 8 * 4));
     CK(cudaMalloc(&devPass, passInts * 4));
     CK(cudaMalloc(&devPicks, 8 * 4));
-    cudaEvent_t phase[2], copied[2], a, b;
+    cudaEvent_t begin[2], mark[2][3], a, b;
     for (int i = 0; i < 2; i++) {
-        CK(cudaEventCreate(&phase[i]));
-        CK(cudaEventCreateWithFlags(&copied[i], cudaEventDisableTiming));
+        CK(cudaEventCreate(&begin[i]));
+        CK(cudaEventCreate(&mark[i][0]));
+        for (int j = 1; j < 3; j++) CK(cudaEventCreateWithFlags(&mark[i][j], cudaEventDisableTiming));
     }
     CK(cudaEventCreate(&a));
     CK(cudaEventCreate(&b));
     auto step = [&](int i) {
-        CK(cudaEventRecord(phase[0], stream));
-        if (upload) CK(cudaMemcpyAsync(devPass, hostPass, passInts * 4, cudaMemcpyHostToDevice, stream));
+        if (sh.clockStart) CK(cudaEventRecord(begin[i % 2], stream));
+        if (sh.upload) CK(cudaMemcpyAsync(devPass, hostPass, passInts * 4, cudaMemcpyHostToDevice, stream));
         CK(cudaGraphLaunch(e, stream));
-        CK(cudaEventRecord(phase[1], stream));
-        if (copyBack) CK(cudaMemcpyAsync(hostPicks + 8 * (i % 2), devPicks, rows * 4, cudaMemcpyDeviceToHost, stream));
-        CK(cudaEventRecord(copied[i % 2], stream));
+        if (sh.copyBack) CK(cudaMemcpyAsync(hostPicks + 8 * (i % 2), devPicks, rows * 4, cudaMemcpyDeviceToHost, stream));
+        for (int j = 0; j < sh.marks; j++) CK(cudaEventRecord(mark[i % 2][j], stream));
     };
+    const int launches = std::max(2, replays / stepsPerLaunch);
     for (int i = 0; i < 3; i++) step(i);
     CK(cudaStreamSynchronize(stream));
     CK(cudaEventRecord(a, stream));
-    for (int i = 0; i < replays; i++) {
+    for (int i = 0; i < launches; i++) {
         step(i);
-        if (i > 0) CK(cudaEventSynchronize(copied[(i - 1) % 2]));
+        if (i > 0) CK(cudaEventSynchronize(mark[(i - 1) % 2][0]));
     }
     CK(cudaEventRecord(b, stream));
     CK(cudaEventSynchronize(b));
     float ms;
     CK(cudaEventElapsedTime(&ms, a, b));
-    for (int i = 0; i < 2; i++) { cudaEventDestroy(phase[i]); cudaEventDestroy(copied[i]); }
+    for (int i = 0; i < 2; i++) {
+        cudaEventDestroy(begin[i]);
+        for (int j = 0; j < 3; j++) cudaEventDestroy(mark[i][j]);
+    }
     cudaEventDestroy(a); cudaEventDestroy(b);
     cudaFreeHost(hostPass); cudaFreeHost(hostPicks); cudaFree(devPass); cudaFree(devPicks);
-    return ms * 1000.0 / replays;
+    return ms * 1000.0 / ((double)launches * stepsPerLaunch);
+}
+
+// The step's graph under the stream shapes the engine has had and could have: one and two steps a graph, the pass arrays
+// uploaded before the graph or fetched by its first kernel from mapped host memory.
+static void timeStreamShapes(Model& m, int rows, int replays, bool pdl) {
+    const int passInts = 12 * rows + 16;
+    int *hostPass, *devPass, *hostPassOnDevice;
+    CK(cudaHostAlloc(&hostPass, passInts * 4, cudaHostAllocMapped));
+    CK(cudaHostGetDevicePointer((void**)&hostPassOnDevice, hostPass, 0));
+    CK(cudaMalloc(&devPass, passInts * 4));
+    auto graphOf = [&](int steps, bool fetch) {
+        return capture([&] {
+            for (int i = 0; i < steps; i++) {
+                if (fetch) launch(fetch_pass, dim3(1), 128, 0, false, (const int*)hostPassOnDevice, devPass, passInts);
+                m.step(rows, pdl);
+            }
+        });
+    };
+    const StreamShape s11 = {"s11 engine: start, upload, graph, copy back, 3 marks", true, true, true, 3},
+                      now = {"s12 engine: start, upload, graph, 3 marks", true, true, false, 3},
+                      oneMark = {"upload, graph, 1 mark", false, true, false, 1},
+                      bare = {"graph, 1 mark", false, false, false, 1};
+    struct Case { int steps; bool fetch; const StreamShape& shape; };
+    const Case cases[] = {{1, false, s11}, {1, false, now}, {1, false, oneMark}, {1, false, bare}, {1, true, bare},
+                          {2, false, oneMark}, {2, false, bare}, {2, true, bare}};
+    printf("  stream shapes, rows %d, %s (us per step):\n", rows, pdl ? "PDL" : "plain");
+    for (const Case& c : cases) {
+        cudaGraphExec_t e = graphOf(c.steps, c.fetch);
+        printf("    %d step(s) a graph%-22s %-52s %8.1f\n", c.steps, c.fetch ? ", arrays fetched in it" : "", c.shape.name,
+               timeStream(e, c.steps, rows, replays, c.shape));
+        CK(cudaGraphExecDestroy(e));
+    }
+    cudaFreeHost(hostPass); cudaFree(devPass);
 }
 
 // ------------------------------------------------------------------------------------------- checks
@@ -840,6 +908,9 @@ static void timeShape(Model& m, int replays) {
             {"gemv_rms_silu gate/up 2F x H", [&](int i, bool p) { const Layer& y = m.L[i % s.layers]; gemvNormed(true, m.x, y.ffnNorm, y.gateUp, s.ffn, H, m.act, rows, p); }, 2L * 2 * s.ffn * H, s.layers},
             {"gemv_add down H x F", [&](int i, bool p) { const Layer& y = m.L[i % s.layers]; gemvAdd(m.act, y.down, H, s.ffn, m.x, H, rows, p); }, 2L * s.ffn * H, s.layers},
             {"gemv_rms lm_head V x H", [&](int, bool p) { gemvNormed(false, m.x, m.finalNorm, m.lmHead, s.vocab, H, m.logits, rows, p); }, 2L * s.vocab * H, 1},
+#ifdef GEMV_PICK
+            {"gemv_rms_pick lm_head + argmax", [&](int, bool p) { gemvPick(m.x, m.finalNorm, m.lmHead, s.vocab, H, m.logits, rows, p, m.banned, m.tokens, m.pickPartial, m.pickDone); }, 2L * s.vocab * H, 1},
+#endif
             {"argmax_rows", [&](int, bool p) { launch(argmax_rows, dim3(rows), 1024, 0, p && SMALL_PDL, m.logits, s.vocab, m.banned, m.tokens ARGMAX_NO_COPY); }, 4L * rows * s.vocab, 1},
         };
         for (Kind& k : kinds) {
@@ -861,11 +932,8 @@ static void timeShape(Model& m, int replays) {
             const double us = timeGraph(e, replays);
             printf("  STEP %-8s rows %d: %8.1f us per step (graph), %7.0f tokens/s, %6.0f GB/s of weights\n", pdl ? "PDL" : "plain", rows, us,
                    rows * 1e6 / us, m.weightBytes / us * 1e-3);
-            if (pdl == HAVE_PDL)  // the graph the engine replays
-                printf("  STEP as the engine runs it, rows %d: events only %.1f, + upload %.1f, + copy back %.1f, both %.1f us per step\n",
-                       rows, timeEngineLoop(e, rows, replays, false, false), timeEngineLoop(e, rows, replays, true, false),
-                       timeEngineLoop(e, rows, replays, false, true), timeEngineLoop(e, rows, replays, true, true));
             CK(cudaGraphExecDestroy(e));
+            if (pdl == HAVE_PDL && rows != 4) timeStreamShapes(m, rows, replays, pdl);  // the graph the engine replays
         }
 #ifdef STEP_THREADS  // the step kernel (not in kernels older than it)
 #ifdef STEP_TRACE

@@ -12,6 +12,7 @@
 #       pfAxB  the RMS kernels' weight ring A chunks deep at one row, B at more rows (pf4x2: GEMV_PF(R) 4 at one row, 2 else)
 #       addpfA gemv_add's ring A chunks deep at one row
 #       rmslbN the one-row RMS kernels compiled for N resident blocks per SM (__launch_bounds__(128, N): fewer registers)
+#       noattpf  attention_decode without the one-sequence K/V requests before its wait
 #       trace  the step kernel experiment (tools/parity/decode_step.cu) records %globaltimer at its grid barriers; the
 #              bench prints where a step's time goes
 # usage, from anywhere in the repo:   [VARIANTS="w8 pf2x1"] tools/parity/decode_bench.sh
@@ -34,6 +35,7 @@ decode_variant() {  # a sed filter per variant, source on stdin; a+b: both
     pf[0-9]x[0-9]) local a=${1:2:1} b=${1:4:1}
          sed -e "s/^#define GEMV_PF(R) .*/#define GEMV_PF(R) ((R) == 1 ? $a : $b)/";;
     trace) sed -e '1i #define STEP_TRACE 1';;
+    noattpf) sed -e 's/if (gridDim.y == 1) attention_decode_prefetch(/if (false) attention_decode_prefetch(/';;
     rmslb[0-9]) sed -E "s/__launch_bounds__\(128\) (gemv_rms(_silu)?_r1)/__launch_bounds__(128, ${1:5:1}) \1/";;
     addpf[0-9]) sed -e "s/^#define GEMV_ADD_PF(R) .*/#define GEMV_ADD_PF(R) ((R) == 1 ? ${1:5:1} : 1)/";;
     *) echo "unknown variant $1 (w8, cols4, pfAxB, addpfA, rmslbN, trace; a+b for both)" >&2; exit 2;;

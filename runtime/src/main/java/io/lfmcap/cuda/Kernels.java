@@ -125,14 +125,10 @@ final class Kernels {
         launch(ctx, "embed_rows", g, gather, fromPrev, prevTokens, table, image, h, x);
     }
 
-    /**
-     * {@code dependent}: as a programmatic dependent of the kernel before it (a small-batch decode step's lm_head, decode.cu);
-     * {@code copy}: a device-visible pinned host address that receives the picks too (0: none).
-     */
+    /** {@code copy}: a device-visible pinned host address that receives the picks too (0: none). */
     @Kernel("argmax_rows")
-    static void argmaxRows(GpuContext ctx, boolean dependent, Grid g, long logits, int v, long banned, long out, long copy) {
-        if (dependent) launchDependent(ctx, "argmax_rows", g, 0, logits, v, banned, out, copy);
-        else launch(ctx, "argmax_rows", g, logits, v, banned, out, copy);
+    static void argmaxRows(GpuContext ctx, Grid g, long logits, int v, long banned, long out, long copy) {
+        launch(ctx, "argmax_rows", g, logits, v, banned, out, copy);
     }
 
     @Kernel("fill_bf16_noise")
@@ -192,6 +188,17 @@ final class Kernels {
     static void gemv(GpuContext ctx, String name, Grid g, int sharedBytes, long in, int rows, long normW, float eps, long w, int nOut,
                      int k, long out, int ldo) {
         launchDependent(ctx, name, g, sharedBytes, in, rows, normW, eps, w, nOut, k, out, ldo);
+    }
+
+    /**
+     * decode.cu's lm_head with the greedy picks (a small-batch decode step): {@code out = RMSNorm(in) W^T} as {@link #gemv}
+     * stores it, and each row's argmax_rows choice (banned: int per row) into {@code picks} and, unless 0, {@code copy}; partial
+     * and done: the blocks' scratch ({@code 8 x rows per block x blocks} bytes; done zero between launches).
+     */
+    @Kernel({"gemv_rms_pick_r1", "gemv_rms_pick_r2", "gemv_rms_pick_r4", "gemv_rms_pick_r8"})
+    static void gemvPick(GpuContext ctx, String name, Grid g, int sharedBytes, long in, int rows, long normW, float eps, long w, int nOut,
+                         int k, long out, int ldo, long banned, long picks, long copy, long partial, long done) {
+        launchDependent(ctx, name, g, sharedBytes, in, rows, normW, eps, w, nOut, k, out, ldo, banned, picks, copy, partial, done);
     }
 
     /**

@@ -44,6 +44,8 @@ final class TextDecoder implements AutoCloseable {
     private final float scale;
     private final DeviceMemory memory;
     private final long x, normed, big, q, mixed, act, imageFeatures, finalNormed, logits, tokens;
+    /** gemv_rms_pick_rN's count of finished blocks (zero between launches) and its blocks' best logits per row. */
+    private final long pickDone, pickPartial;
 
     TextDecoder(GpuContext ctx, ModelConfig.TextConfig cfg, DeviceWeights.Text w, KvCachePool kv, int maxRows, int maxSequences,
                 boolean simpleAttention, boolean smallBatchKernels) {
@@ -85,10 +87,16 @@ final class TextDecoder implements AutoCloseable {
         finalNormed = memory.take(2L * maxSequences * hidden);
         logits = memory.take(4L * maxSequences * vocab);
         tokens = memory.take(4L * maxSequences);
+        pickDone = memory.take(4);
+        pickPartial = memory.take(PICK_PARTIAL_BYTES);
+        ctx.zero(pickDone, 4);
     }
 
     /** Rows per block of the widest small-batch kernels (decode.cu gemv_*_r8). */
     private static final int SMALL_BATCH_ROWS = 8;
+    /** Blocks of a gemv_rms_pick_rN launch at most (decode.cu GEMV_PICK_BLOCKS; an H200 holds ~400 at once), and their best logits. */
+    static final int PICK_BLOCKS = 1024;
+    private static final long PICK_PARTIAL_BYTES = 8L * SMALL_BATCH_ROWS * PICK_BLOCKS;
     /** Threads of an attention_decode block: decode.cu's DEC_WARPS x 32 (its __launch_bounds__). */
     private static final int DECODE_ATTENTION_THREADS = 512;
 
@@ -112,7 +120,7 @@ final class TextDecoder implements AutoCloseable {
         long perRow = 4L * cfg.hiddenSize() * 2 + 2L * cfg.hiddenSize() + 4L * bigWidth(cfg) + 2L * cfg.numHeads() * cfg.headDim()
                 + 2L * Math.max(cfg.hiddenSize(), cfg.numHeads() * cfg.headDim()) + 2L * cfg.ffnDim();
         long perSequence = 2L * cfg.hiddenSize() + 4L * cfg.vocabSize() + 4;
-        return perRow * maxRows + perSequence * maxSequences + 12 * DeviceMemory.ALIGNMENT;
+        return perRow * maxRows + perSequence * maxSequences + 4 + PICK_PARTIAL_BYTES + 14 * DeviceMemory.ALIGNMENT;
     }
 
     int maxRows() { return maxRows; }
@@ -173,7 +181,7 @@ final class TextDecoder implements AutoCloseable {
 
     /**
      * One decode step of one token per sequence, from token ids to greedy picks in {@link #tokens()}: embed,
-     * every layer, final norm, lm_head and argmax as one replayable unit ({@link DecodeGraphs}: a CUDA graph
+     * every layer, final norm, lm_head and argmax (in lm_head's launch at small batches) as one replayable unit ({@link DecodeGraphs}: a CUDA graph
      * per batch size). {@code up} must have been reset just before, so that a batch size always gets the same
      * device addresses; fromPrev[i] >= 0 feeds sequence i the previous step's pick in row fromPrev[i] of
      * {@link #tokens()} instead of tokenIds[i]; banned: one id per sequence (-1: none); pickCopy: a pinned host slot that
@@ -191,9 +199,13 @@ final class TextDecoder implements AutoCloseable {
         boolean small = n <= smallBatchRows;
         graphs.run(n, pickCopy, dBanned, () -> {
             embed(dGather, dFromPrev, n);
-            if (small) smallBatchLayers(p);
-            else layers(p);
-            argmax(n, dBanned, small, pickCopy);
+            if (small) {
+                smallBatchLayers(p);
+                lmHeadPicks(n, dBanned, pickCopy);
+            } else {
+                layers(p);
+                argmax(n, dBanned, pickCopy);
+            }
         });
         for (Segment seg : segments) seg.sequence().advance(seg.rows());
     }
@@ -269,8 +281,8 @@ final class TextDecoder implements AutoCloseable {
      * {@link #layers} for a decode step of a few sequences (one row each), with decode.cu's fused kernels: per
      * layer RMSNorm + in-projection + conv step, or RMSNorm + in-projection and (q/k norm, RoPE, store) + decode
      * attention; out-projection + residual, RMSNorm + gate/up + SiLU-mul, down-projection + residual; then final
-     * RMSNorm + lm_head. Same rounding points as {@link #layers}; 4-5 launches per layer instead of 8-9 plus split-K
-     * reductions.
+     * RMSNorm (into lm_head: {@link #lmHeadPicks}). Same rounding points as {@link #layers}; 4-5 launches per layer instead
+     * of 8-9 plus split-K reductions.
      */
     private void smallBatchLayers(Pass p) {
         int rows = p.rows(), s = p.segments();
@@ -289,16 +301,27 @@ final class TextDecoder implements AutoCloseable {
             gemvNormed(RmsGemv.SILU, x, lw.ffnNorm(), lw.gateUp(), ffn, act, rows);
             gemvAdd(act, lw.down(), x, rows);
         }
-        gemvNormed(RmsGemv.STORE, x, w.finalNorm(), w.lmHead(), vocab, logits, s);
     }
 
     /**
-     * decode.cu's RMS-fused GEMVs: out = RMSNorm(x) W^T stored (fp32), as silu(g) * u (bf16; W's rows gate then up), or a
-     * conv layer's in-projection with its conv step (bf16 y; W's rows B, C, X). Their column groups hold GEMV_COLS(N)
+     * A small-batch step's final RMSNorm + lm_head into {@link #logits} and its greedy picks (argmax_rows' choice, banned:
+     * device int per row) into {@link #tokens()} and, unless 0, the pinned host slot {@code copy}, in one launch (decode.cu
+     * gemv_rms_pick_rN).
+     */
+    private void lmHeadPicks(int rows, long banned, long copy) {
+        int r = gemvRowsPerBlock(rows);
+        Kernels.Grid g = gemvRmsGrid(RmsGemv.PICK, vocab, r);
+        Kernels.gemvPick(ctx, RmsGemv.PICK.kernel(r), new Kernels.Grid(Math.min(g.x(), PICK_BLOCKS), 1, 1, 128), 2 * r * hidden, x,
+                rows, w.finalNorm(), eps, w.lmHead().address(), vocab, hidden, logits, vocab, banned, tokens, copy, pickPartial, pickDone);
+    }
+
+    /**
+     * decode.cu's RMS-fused GEMVs: out = RMSNorm(x) W^T stored (fp32), as silu(g) * u (bf16; W's rows gate then up), a
+     * conv layer's in-projection with its conv step (bf16 y; W's rows B, C, X), or stored with each row's greedy pick. Their column groups hold GEMV_COLS(N)
      * weight rows, GEMV_CONV_COLS(N) for the conv kernel (two channels' three rows each).
      */
     enum RmsGemv {
-        STORE("gemv_rms_r", 8, 4, 1), SILU("gemv_rms_silu_r", 8, 4, 2), CONV("gemv_rms_conv_r", 6, 6, 3);
+        STORE("gemv_rms_r", 8, 4, 1), SILU("gemv_rms_silu_r", 8, 4, 2), CONV("gemv_rms_conv_r", 6, 6, 3), PICK("gemv_rms_pick_r", 8, 4, 1);
 
         private final String prefix;
         private final int colsOneRow, colsMoreRows, parts;
@@ -380,12 +403,7 @@ final class TextDecoder implements AutoCloseable {
      * none); copy: a pinned host slot that receives them too (0: none).
      */
     void argmax(int rows, long banned, long copy) {
-        argmax(rows, banned, false, copy);
-    }
-
-    /** {@link #argmax(int, long, long)}; {@code dependent}: right after a small-batch step's lm_head (decode.cu). */
-    private void argmax(int rows, long banned, boolean dependent, long copy) {
-        Kernels.argmaxRows(ctx, dependent, Kernels.Grid.of(rows, 1024), logits, vocab, banned, tokens, copy);
+        Kernels.argmaxRows(ctx, Kernels.Grid.of(rows, 1024), logits, vocab, banned, tokens, copy);
     }
 
     private void rmsNorm(long in, long rowIndex, long weight, long out, int rows) {

@@ -6,6 +6,7 @@
 //   gemv_rms_conv_rN  y bf16    = C * conv(B * X), [B | C | X] = RMSNorm(x) W^T  (rms_norm + GEMM + short_conv
 //                               + short_conv_state for one new row per sequence)
 //   gemv_add_rN       out fp32 += in W^T                   (GEMM with beta = 1: the residual add)
+//   gemv_rms_pick_rN  out fp32  = RMSNorm(x) W^T, and each row's greedy pick   (rms_norm + lm_head GEMM + argmax_rows)
 //   attention_decode  qk_norm_rope_store + decode attention: one new row per sequence against its KV pages
 // with the general path's rounding points: the normalised input is rounded to bf16 exactly as rms_norm
 // rounds it, products accumulate in fp32, silu_mul's formula. Compiled after kernels.cu as one NVRTC
@@ -40,9 +41,32 @@
 #define GEMV_PASS in, rows, normW, eps, w, nOut, k, out, ldo
 
 enum GemvInput { GEMV_IN_RMS, GEMV_IN_BF16 };
-enum GemvOutput { GEMV_OUT_STORE, GEMV_OUT_ADD, GEMV_OUT_SILU, GEMV_OUT_CONV };
+enum GemvOutput { GEMV_OUT_STORE, GEMV_OUT_ADD, GEMV_OUT_SILU, GEMV_OUT_CONV, GEMV_OUT_PICK };
 
 struct alignas(16) Floats4 { float x, y, z, w; };
+
+// argmax_rows' choice (kernels.cu): the largest logit, the lowest id on ties, never the banned id, 0 if no logit qualifies
+// (all banned, NaN or -inf). A candidate (v, i) replaces the best so far when larger, or equal with a lower id.
+#define PICK_NONE 0x7fffffff
+__device__ __forceinline__ void pick_merge(float& v, int& i, float ov, int oi) {
+    if (ov > v || (ov == v && oi < i)) {
+        v = ov;
+        i = oi;
+    }
+}
+
+// gemv_rms_pick_rN: a thread's best logit so far of one row (the thread's row in the group ends: ids only grow, so a strict >
+// keeps the lowest id on ties), never the row's banned id.
+struct GemvPick {
+    float v;
+    int i, ban;
+    __device__ __forceinline__ void offer(float y, int c) {
+        if (c != ban && y > v) {
+            v = y;
+            i = c;
+        }
+    }
+};
 struct alignas(8) U32x2 { u32 x, y; };
 
 // A 16-byte load of weights through the read-only (non-coherent) path, not kept in L1 and marked evict-first in L2: a
@@ -207,7 +231,7 @@ __host__ __device__ constexpr int gemv_outs() { return OUT == GEMV_OUT_SILU ? CO
 template <int R, GemvOutput OUT, int COLS>
 __device__ __forceinline__ void gemv_group_out(float (&acc)[COLS][R], const GemvTeam& t, float (*partial)[COLS][R], int c0,
                                                int nOut, int rows, void* out, int ldo,  // partial: this group's buffer
-                                               const ConvInput* conv = nullptr) {
+                                               const ConvInput* conv = nullptr, GemvPick* pick = nullptr) {
     constexpr int OUTS = gemv_outs<OUT, COLS>();
     const int lane = t.tid & 31, warp = t.tid >> 5;
     ConvChannel ch;
@@ -236,6 +260,10 @@ __device__ __forceinline__ void gemv_group_out(float (&acc)[COLS][R], const Gemv
         const long at = (long)r * ldo + c;
         if constexpr (OUT == GEMV_OUT_STORE) {
             ((float*)out)[at] = y;
+        } else if constexpr (OUT == GEMV_OUT_PICK) {  // thread i always holds row i % R (OUTS x R <= 128: one output a thread)
+            static_assert(OUTS * R <= 128, "one output per thread");
+            ((float*)out)[at] = y;
+            pick->offer(y, c);
         } else if constexpr (OUT == GEMV_OUT_ADD) {
             ((float*)out)[at] = ldcg((const float*)out + at) + y;
         } else if constexpr (OUT == GEMV_OUT_SILU) {  // silu_mul: silu(g) * u, g = w1 x, u = w3 x
@@ -275,7 +303,8 @@ __device__ __forceinline__ long gemv_weight_row(int group, int j, int outs, int 
 template <int R, GemvInput IN, GemvOutput OUT, int PF, int COLS>
 __device__ __forceinline__ void gemv_team(const void* in, int rows, const float* __restrict__ normW, float eps,
                                           const bf16* __restrict__ w, int nOut, int k, void* out, int ldo, const GemvTeam& t,
-                                          bf16* stage, float* invRms, float (*partial)[COLS][R], const ConvInput* conv) {
+                                          bf16* stage, float* invRms, float (*partial)[COLS][R], const ConvInput* conv,
+                                          GemvPick* pick = nullptr) {
     constexpr int OUTS = gemv_outs<OUT, COLS>();  // output columns per group
     constexpr int STEP = GEMV_WARPS * 256;                                   // k per round of the whole team
     constexpr bool STAGE = IN == GEMV_IN_RMS, ACROSS_GROUPS = STAGE && GEMV_RMS_ACROSS_GROUPS;
@@ -336,7 +365,7 @@ __device__ __forceinline__ void gemv_team(const void* in, int rows, const float*
                 const int kk = kStart + round * STEP;
                 if (kk < k) gemv_round<R, STAGE>(wv, src, rows, k, kk, acc);
                 if (++round == rounds) {  // the group's end: the same chunk for every thread of the team
-                    gemv_group_out<R, OUT>(acc, t, partial + (done & 1) * GEMV_WARPS, group * OUTS, nOut, rows, out, ldo, conv);
+                    gemv_group_out<R, OUT>(acc, t, partial + (done & 1) * GEMV_WARPS, group * OUTS, nOut, rows, out, ldo, conv, pick);
                     clear();
                     round = 0;
                     group += t.count;
@@ -363,19 +392,19 @@ __device__ __forceinline__ void gemv_team(const void* in, int rows, const float*
                 }
             }
             gemv_group_out<R, OUT>(acc, t, partial + ((group - t.index) / t.count & 1) * GEMV_WARPS, group * OUTS, nOut, rows, out, ldo,
-                                   conv);
+                                   conv, pick);
         }
     }
 }
 
 // The per-kernel launches: one team per block, rows <= R.
 template <int R, GemvInput IN, GemvOutput OUT, int PF, int COLS = GEMV_COLS(R)>
-__device__ __forceinline__ void gemv(GEMV_ARGS, const ConvInput* conv = nullptr) {
+__device__ __forceinline__ void gemv(GEMV_ARGS, const ConvInput* conv = nullptr, GemvPick* pick = nullptr) {
     extern __shared__ __align__(16) unsigned char gemvStage[];
     __shared__ float invRms[R];
     __shared__ float partial[2 * GEMV_WARPS][COLS][R];
     const GemvTeam t = {(int)blockIdx.x, (int)gridDim.x, (int)threadIdx.x, 1};
-    gemv_team<R, IN, OUT, PF, COLS>(in, rows, normW, eps, w, nOut, k, out, ldo, t, (bf16*)gemvStage, invRms, partial, conv);
+    gemv_team<R, IN, OUT, PF, COLS>(in, rows, normW, eps, w, nOut, k, out, ldo, t, (bf16*)gemvStage, invRms, partial, conv, pick);
 }
 
 // A conv layer's in-projection and conv step in one launch (a decode step: row r is segment r): out = y bf16 [rows, H],
@@ -397,6 +426,84 @@ extern "C" __global__ void __launch_bounds__(128) gemv_rms_silu_r1(GEMV_ARGS) { 
 extern "C" __global__ void __launch_bounds__(128) gemv_rms_silu_r2(GEMV_ARGS) { gemv<2, GEMV_IN_RMS, GEMV_OUT_SILU, GEMV_PF(2)>(GEMV_PASS); }
 extern "C" __global__ void __launch_bounds__(128) gemv_rms_silu_r4(GEMV_ARGS) { gemv<4, GEMV_IN_RMS, GEMV_OUT_SILU, GEMV_PF(4)>(GEMV_PASS); }
 extern "C" __global__ void __launch_bounds__(128) gemv_rms_silu_r8(GEMV_ARGS) { gemv<8, GEMV_IN_RMS, GEMV_OUT_SILU, GEMV_PF(8)>(GEMV_PASS); }
+// lm_head and the greedy picks of a small-batch decode step in one launch (argmax_rows was a launch of its own after it:
+// 3.9 us at one row, decode_bench H200 s12-2). The logits are stored as gemv_rms_rN stores them (the host reads them when a
+// row samples). The threads that made a block's outputs (warp 0's first OUTS x R lanes, lane l holding row l % R) meet by
+// shuffles, lane 0 leaves the block's best per row in partial (values [gridDim.x][R], then ids) and counts the block in
+// *done; the last block to finish meets the blocks' bests (every thread loading its share at once) and writes row r's pick
+// to picks[r] and, unless null, to copy[r] (LaunchedSteps' pinned slot), then resets *done for the next launch. The same
+// choice as argmax_rows over the same logits: pick_merge is a strict order on (value, -id), so the meeting order is free.
+#define GEMV_PICK_BLOCKS 1024  // blocks of a launch at most (TextDecoder.PICK_BLOCKS)
+template <int R>
+__device__ __forceinline__ void gemv_pick(GEMV_ARGS, const int* __restrict__ banned, int* __restrict__ picks, int* __restrict__ copy,
+                                          float* __restrict__ partial, unsigned* __restrict__ done) {
+    constexpr int OUTS = GEMV_COLS(R);
+    static_assert(OUTS * R <= 32, "the outputs' threads are warp 0's");
+    __shared__ float bestV[GEMV_WARPS][R];
+    __shared__ int bestI[GEMV_WARPS][R];
+    __shared__ bool last;
+    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+    GemvPick pick = {NEG_INF, PICK_NONE, tid % R < rows ? banned[tid % R] : -1};  // the pass arrays were uploaded before the step
+    gemv<R, GEMV_IN_RMS, GEMV_OUT_PICK, GEMV_PF(R)>(GEMV_PASS, nullptr, &pick);
+    float* partialV = partial;
+    int* partialI = (int*)(partial + (long)gridDim.x * R);
+    if (warp == 0) {
+        float v = pick.v;
+        int i = pick.i;
+#pragma unroll
+        for (int o = R; o < OUTS * R; o <<= 1) pick_merge(v, i, __shfl_xor_sync(0xffffffffu, v, o), __shfl_xor_sync(0xffffffffu, i, o));
+        bool isLast = false;
+#pragma unroll
+        for (int r = 0; r < R; r++) {  // lane r holds row r's best: lane 0 writes them all, then counts the block
+            const float rv = __shfl_sync(0xffffffffu, v, r);
+            const int ri = __shfl_sync(0xffffffffu, i, r);
+            if (lane == 0) {
+                partialV[blockIdx.x * R + r] = rv;
+                partialI[blockIdx.x * R + r] = ri;
+            }
+        }
+        if (lane == 0) {
+            __threadfence();
+            isLast = atomicAdd(done, 1u) == gridDim.x - 1;
+            last = isLast;
+        }
+    }
+    __syncthreads();
+    if (!last) return;
+    __threadfence();
+    // thread t meets row t % R of blocks t / R, t / R + 128 / R, ...: its loads are independent, so they are in flight together
+    const int row = tid % R, blocks = gridDim.x;
+    float v = NEG_INF;
+    int i = PICK_NONE;
+#pragma unroll 8
+    for (int b = tid / R; b < blocks; b += 128 / R) pick_merge(v, i, __ldcg(partialV + b * R + row), __ldcg(partialI + b * R + row));
+#pragma unroll
+    for (int o = R; o < 32; o <<= 1) pick_merge(v, i, __shfl_xor_sync(0xffffffffu, v, o), __shfl_xor_sync(0xffffffffu, i, o));
+    if (lane < R) {
+        bestV[warp][lane] = v;
+        bestI[warp][lane] = i;
+    }
+    __syncthreads();
+    if (tid < R && tid < rows) {
+        v = bestV[0][tid];
+        i = bestI[0][tid];
+#pragma unroll
+        for (int w = 1; w < GEMV_WARPS; w++) pick_merge(v, i, bestV[w][tid], bestI[w][tid]);
+        const int chosen = i == PICK_NONE ? 0 : i;
+        picks[tid] = chosen;
+        if (copy) copy[tid] = chosen;
+    }
+    if (tid == 0) *done = 0u;
+}
+
+#define GEMV_PICK 1  // lm_head makes the greedy picks (no argmax_rows launch in a small-batch step)
+#define GEMV_PICK_ARGS GEMV_ARGS, const int* __restrict__ banned, int* __restrict__ picks, int* __restrict__ copy, \
+    float* __restrict__ partial, unsigned* __restrict__ done
+#define GEMV_PICK_PASS GEMV_PASS, banned, picks, copy, partial, done
+extern "C" __global__ void __launch_bounds__(128) gemv_rms_pick_r1(GEMV_PICK_ARGS) { gemv_pick<1>(GEMV_PICK_PASS); }
+extern "C" __global__ void __launch_bounds__(128) gemv_rms_pick_r2(GEMV_PICK_ARGS) { gemv_pick<2>(GEMV_PICK_PASS); }
+extern "C" __global__ void __launch_bounds__(128) gemv_rms_pick_r4(GEMV_PICK_ARGS) { gemv_pick<4>(GEMV_PICK_PASS); }
+extern "C" __global__ void __launch_bounds__(128) gemv_rms_pick_r8(GEMV_PICK_ARGS) { gemv_pick<8>(GEMV_PICK_PASS); }
 extern "C" __global__ void __launch_bounds__(128) gemv_add_r1(GEMV_ARGS) { gemv<1, GEMV_IN_BF16, GEMV_OUT_ADD, GEMV_ADD_PF(1)>(GEMV_PASS); }
 extern "C" __global__ void __launch_bounds__(128) gemv_add_r2(GEMV_ARGS) { gemv<2, GEMV_IN_BF16, GEMV_OUT_ADD, GEMV_ADD_PF(2)>(GEMV_PASS); }
 extern "C" __global__ void __launch_bounds__(128) gemv_add_r4(GEMV_ARGS) { gemv<4, GEMV_IN_BF16, GEMV_OUT_ADD, GEMV_ADD_PF(4)>(GEMV_PASS); }
@@ -626,6 +733,20 @@ __device__ __forceinline__ void attention_decode_front(const float* row, int g, 
     }
 }
 
+// A one-sequence step (batch 1): the K and V rows of each warp's first run of keys but the new one, written by earlier
+// steps, requested into L1 before the block waits for the in-projection, so that their memory latency overlaps its tail.
+// decode_bench (H200, s8-8): 7.98 -> 7.48 us a launch at one row, slower at 8 rows (where the requests crowd the loads).
+__device__ __forceinline__ void attention_decode_prefetch(int g, int kvHeads, int hd, int keys, const int* pages, const bf16* kPool,
+                                                          const bf16* vPool) {
+    const int key = threadIdx.x;  // warp w's first run: keys 32 w .. 32 w + 31
+    if (key >= keys - 1) return;
+    const long row = (((long)pages[key / PAGE_TOKENS] * kvHeads + g) * PAGE_TOKENS + key % PAGE_TOKENS) * hd;
+    for (int d = 0; d < hd; d += 64) {  // 128-byte lines
+        asm volatile("prefetch.global.L1 [%0];" ::"l"(kPool + row + d));
+        asm volatile("prefetch.global.L1 [%0];" ::"l"(vPool + row + d));
+    }
+}
+
 #define ATTENTION_DECODE_FROM_QKV 1  // attention_decode takes the in-projection's output: a small-batch step has no qk_norm_rope_store
 // An attention layer of a small-batch step after its in-projection: attention_decode_front, then decode attention of
 // the new row (segment s, position keys - 1) over the sequence's keys, the new one included. qkv fp32 [segments,
@@ -641,6 +762,7 @@ extern "C" __global__ void __launch_bounds__(512) attention_decode(const float* 
     // the sequence's key count, slot and pages were uploaded before the step: read before waiting
     const int keys = segKeyCount[s], slot = segSlot[s];
     const int* pages = pageTable + (long)slot * maxPages;
+    if (gridDim.y == 1) attention_decode_prefetch(g, kvHeads, hd, keys, pages, kPool, vPool);
     pdl_wait();
     pdl_launch_dependents();
     attention_decode_front(qkv + (long)s * (heads + 2 * kvHeads) * hd, g, keys - 1, slot, heads, kvHeads, hd, qNormW, kNormW, eps,

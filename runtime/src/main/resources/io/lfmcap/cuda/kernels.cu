@@ -43,7 +43,7 @@ __device__ __forceinline__ float4 ldcg4(const float* p) {
 
 // Programmatic dependent launch (io.lfmcap.cuda.GpuContext.launchDependent): a kernel launched as a programmatic
 // dependent may start while the kernel before it still runs, and must wait before it touches anything that kernel
-// writes. decode.cu's kernels and argmax_rows do; launched plainly both instructions do nothing.
+// writes. decode.cu's kernels do; launched plainly both instructions do nothing.
 
 // Waits until the kernel before this one (a programmatic launch's primary) has finished and its writes are
 // visible; a no-op for a plain launch.
@@ -431,6 +431,7 @@ extern "C" __global__ void embed_rows(const int* __restrict__ gather, const int*
 // row's banned id (-1: none; end-of-sequence suppression). One block of 1024 threads per row. The picks go to out
 // (where the next decode step reads them) and, unless null, to copy: a pinned host slot (LaunchedSteps), written by
 // the kernel itself, because a copy back after a decode step's graph cost the step 8.5 us (decode_bench, H200, s11-10).
+// A small-batch decode step makes the same choice inside its lm_head launch (decode.cu gemv_rms_pick_rN).
 #define ARGMAX_LOADS 8  // 16-byte loads in flight per thread
 #define ARGMAX_COPY 1   // argmax_rows takes the host slot
 extern "C" __global__ void argmax_rows(const float* __restrict__ logits, int V, const int* __restrict__ banned,
@@ -440,7 +441,6 @@ extern "C" __global__ void argmax_rows(const float* __restrict__ logits, int V, 
     const int r = blockIdx.x;
     const float* l = logits + (long)r * V;
     const int ban = banned[r];
-    pdl_wait();  // a decode step launches it as a programmatic dependent of lm_head
     float best = NEG_INF;
     int bi = 0x7fffffff;
     // four consecutive ids per 16-byte load where the row is 16-byte aligned, ARGMAX_LOADS loads requested before any

@@ -298,6 +298,64 @@ class CudaKernelsTest {
     }
 
     @Test
+    void lmHeadPicksAreArgmaxOfItsLogitsWhichEqualTheGemvBitForBit() {
+        // a small-batch step's lm_head (decode.cu gemv_rms_pick_rN) against gemv_rms_rN + argmax_rows: logits bit for bit,
+        // picks equal; each row's weight vector along its normalised input sits at two ids (a tie: the lower one wins),
+        // odd rows ban the lower one (the other wins); 1, 3 and 8 rows, a grid smaller than the column groups and one of a
+        // block per group, launched twice (the last block resets the count of finished blocks)
+        int hidden = 264, vocab = 3001;
+        float eps = 1e-5f;
+        float[] norm = randn(hidden, 0.3);
+        for (int i = 0; i < hidden; i++) norm[i] += 1;
+        for (int rows : new int[] {1, 3, 8}) {
+            int r = rows == 1 ? 1 : rows <= 4 ? 4 : 8;
+            float[] x = randn(rows * hidden, 1);
+            float[] w = randn(vocab * hidden, 0.05);
+            int[] banned = new int[rows], want = new int[rows];
+            for (int row = 0; row < rows; row++) {
+                int winner = 100 + 300 * row, twin = winner + 7;
+                for (int i = 0; i < hidden; i++) {
+                    float along = Math.signum(x[row * hidden + i] * norm[i]) * 0.05f;
+                    w[winner * hidden + i] = along;
+                    w[twin * hidden + i] = along;
+                }
+                banned[row] = row % 2 == 1 ? winner : -1;
+                want[row] = row % 2 == 1 ? twin : winner;
+            }
+            float[] wb = bf(w);
+            int groups = (vocab + 7) / (r == 1 ? 8 : 4);
+            for (long blocks : new long[] {5, groups}) {
+                Object[] got = gpu.run(() -> {
+                    long dx = gpu.f32(x), dNorm = gpu.f32(norm), dW = gpu.bf16(wb), dBanned = gpu.i32(banned);
+                    long logits = gpu.poisoned(4L * rows * vocab), reference = gpu.poisoned(4L * rows * vocab);
+                    long picks = gpu.poisoned(4L * rows), copy = gpu.poisoned(4L * rows), argmax = gpu.poisoned(4L * rows);
+                    long partial = gpu.poisoned(8L * r * blocks), done = gpu.i32(new int[] {0});
+                    int[][] twice = new int[2][];
+                    for (int launch = 0; launch < 2; launch++) {
+                        gpu.ctx.zero(picks, 4L * rows);
+                        Kernels.gemvPick(gpu.ctx, "gemv_rms_pick_r" + r, new Kernels.Grid(blocks, 1, 1, 128), 2 * r * hidden, dx, rows, dNorm,
+                                eps, dW, vocab, hidden, logits, vocab, dBanned, picks, copy, partial, done);
+                        twice[launch] = gpu.readI32(picks, rows);
+                    }
+                    Kernels.gemv(gpu.ctx, "gemv_rms_r" + r, new Kernels.Grid(7, 1, 1, 128), 2 * r * hidden, dx, rows, dNorm, eps, dW,
+                            vocab, hidden, reference, vocab);
+                    Kernels.argmaxRows(gpu.ctx, Kernels.Grid.of(rows, 1024), reference, vocab, dBanned, argmax, 0L);
+                    return new Object[] {gpu.readF32(logits, rows * vocab), gpu.readF32(reference, rows * vocab), twice[0], twice[1],
+                            gpu.readI32(copy, rows), gpu.readI32(argmax, rows), gpu.readI32(done, 1)};
+                });
+                String what = rows + " rows, " + blocks + " blocks: ";
+                assertFalse(Float.isNaN(((float[]) got[1])[0]), "gemv_rms wrote the logits");
+                assertArrayEquals((float[]) got[1], (float[]) got[0], what + "logits of gemv_rms_pick against gemv_rms");
+                assertArrayEquals(want, (int[]) got[5], what + "argmax_rows over the logits");
+                assertArrayEquals(want, (int[]) got[2], what + "picks, first launch");
+                assertArrayEquals(want, (int[]) got[3], what + "picks, second launch");
+                assertArrayEquals(want, (int[]) got[4], what + "picks in the copy");
+                assertEquals(0, ((int[]) got[6])[0], what + "the count of finished blocks is reset");
+            }
+        }
+    }
+
+    @Test
     void siluMulGeluErfBiasActAndBf16ConversionMatchTheirFormulas() {
         int rows = 9, f = 300;
         float[] gu = randn(rows * 2 * f, 2);
@@ -451,7 +509,7 @@ class CudaKernelsTest {
         int[] banned = {-1, 7, -1, 0};
         int[] got = gpu.run(() -> {
             long out = gpu.poisoned(4L * rows);
-            Kernels.argmaxRows(gpu.ctx, false, Kernels.Grid.of(rows, 1024), gpu.f32(logits), vocab, gpu.i32(banned), out, 0L);
+            Kernels.argmaxRows(gpu.ctx, Kernels.Grid.of(rows, 1024), gpu.f32(logits), vocab, gpu.i32(banned), out, 0L);
             return gpu.readI32(out, rows);
         });
         assertEquals(5, got[0]);

@@ -31,7 +31,10 @@ class KernelSignaturesTest {
         while (m.find()) {
             if (m.group(1).startsWith("__")) continue; // the FLASH_KERNELS macro body (attention_hd##HD) is expanded below
             String params = m.group(2);
-            for (Map.Entry<String, String> e : argMacros.entrySet()) params = params.replace(e.getKey(), e.getValue());
+            for (String before = null; !params.equals(before); ) {  // a list may name another (GEMV_PICK_ARGS: GEMV_ARGS, ...)
+                before = params;
+                for (Map.Entry<String, String> e : argMacros.entrySet()) params = params.replace(e.getKey(), e.getValue());
+            }
             out.put(m.group(1), types(params));
         }
         Matcher flash = Pattern.compile("^FLASH_KERNELS\\((\\d+)[,)]", Pattern.MULTILINE).matcher(src);
@@ -92,8 +95,12 @@ class KernelSignaturesTest {
         for (int r : new int[] {1, 2, 4, 8}) {
             assertEquals(columns(src, "GEMV_COLS", r), TextDecoder.RmsGemv.STORE.weightRowsPerGroup(r), "GEMV_COLS(" + r + ")");
             assertEquals(columns(src, "GEMV_COLS", r), TextDecoder.RmsGemv.SILU.weightRowsPerGroup(r), "GEMV_COLS(" + r + ")");
+            assertEquals(columns(src, "GEMV_COLS", r), TextDecoder.RmsGemv.PICK.weightRowsPerGroup(r), "GEMV_COLS(" + r + ")");
             assertEquals(columns(src, "GEMV_CONV_COLS", r), TextDecoder.RmsGemv.CONV.weightRowsPerGroup(r), "GEMV_CONV_COLS(" + r + ")");
         }
+        Matcher pickBlocks = Pattern.compile("#define GEMV_PICK_BLOCKS (\\d+)").matcher(src);
+        assertTrue(pickBlocks.find(), "GEMV_PICK_BLOCKS");
+        assertEquals(Integer.parseInt(pickBlocks.group(1)), TextDecoder.PICK_BLOCKS, "gemv_rms_pick_rN's blocks at most");
     }
 
     /** A rows-per-group macro of decode.cu, {@code N} or {@code ((R) == 1 ? A : B)}, at R = r. */

@@ -207,9 +207,27 @@ static void gemvConv(const float* x, const float* norm, const bf16* w, int H, in
            (long)(L - 1) * H, segSlot);
 }
 #endif
+#ifdef GEMV_ADD_NARROW_COLS
+// TextDecoder.gemvAddNarrow: one row, the narrow kernel's groups in one wave of it, rows longer than two rounds of the team
+static bool gemvAddNarrow(int rows, int nOut, int k) {
+    static int sms = 0, perSm = 0;
+    if (!sms) {
+        CK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
+        CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perSm, gemv_add_narrow_r1, 128, 0));
+    }
+    return rows == 1 && (nOut + GEMV_ADD_NARROW_COLS - 1) / GEMV_ADD_NARROW_COLS <= (long)sms * perSm && k > 2 * GEMV_WARPS * 256;
+}
+#endif
 // TextDecoder.gemvAdd: out[rows, ldo] += in W^T, W [nOut, k]
 static void gemvAdd(const bf16* in, const bf16* w, int nOut, int k, float* out, int ldo, int rows, bool pdl) {
     const int r = rowsPerBlock(rows);
+#ifdef GEMV_ADD_NARROW_COLS
+    if (gemvAddNarrow(rows, nOut, k)) {
+        launch(gemv_add_narrow_r1, dim3((unsigned)((nOut + GEMV_ADD_NARROW_COLS - 1) / GEMV_ADD_NARROW_COLS)), 128, 0, pdl, (const void*)in,
+               rows, (const float*)nullptr, 0.f, w, nOut, k, (void*)out, ldo);
+        return;
+    }
+#endif
     launch(gemvKernel("add", r), dim3((unsigned)((nOut + gemvCols(r) - 1) / gemvCols(r))), 128, 0, pdl, (const void*)in, rows,
            (const float*)nullptr, 0.f, w, nOut, k, (void*)out, ldo);
 }

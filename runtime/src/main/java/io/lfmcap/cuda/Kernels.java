@@ -184,7 +184,7 @@ final class Kernels {
 
     /** decode.cu's fused small-batch GEMVs; {@code sharedBytes}: the RMS kernels' staged input (rows per block x k x 2). */
     @Kernel({"gemv_rms_r1", "gemv_rms_r2", "gemv_rms_r4", "gemv_rms_r8", "gemv_rms_silu_r1", "gemv_rms_silu_r2", "gemv_rms_silu_r4",
-            "gemv_rms_silu_r8", "gemv_add_r1", "gemv_add_r2", "gemv_add_r4", "gemv_add_r8"})
+            "gemv_rms_silu_r8", "gemv_add_r1", "gemv_add_r2", "gemv_add_r4", "gemv_add_r8", "gemv_add_narrow_r1"})
     static void gemv(GpuContext ctx, String name, Grid g, int sharedBytes, long in, int rows, long normW, float eps, long w, int nOut,
                      int k, long out, int ldo) {
         launchDependent(ctx, name, g, sharedBytes, in, rows, normW, eps, w, nOut, k, out, ldo);

@@ -32,6 +32,8 @@ final class TextDecoder implements AutoCloseable {
     private final boolean simpleAttention;
     /** Decode steps of at most this many sequences take the fused small-batch kernels (0: never). */
     private final int smallBatchRows;
+    /** Blocks of {@link #ADD_NARROW} the device holds at once. */
+    private final int addNarrowResident;
     private final int maxRows;
     private final int maxSequences;
     private final int hidden;
@@ -76,6 +78,7 @@ final class TextDecoder implements AutoCloseable {
         this.smallBatchRows = smallBatchKernels && fitsSmallBatchKernels(cfg) ? SMALL_BATCH_ROWS : 0;
         for (int r = 1; r <= smallBatchRows; r *= 2)  // asked once here, not while a step is being captured (DecodeGraphs)
             for (RmsGemv kind : RmsGemv.values()) gemvRmsResident(kind, r);
+        this.addNarrowResident = smallBatchRows > 0 ? ctx.residentBlocks(ADD_NARROW, 128, 0) : 0;
         this.memory = DeviceMemory.allocate("decoder workspace", workspaceBytes(cfg, maxRows, maxSequences));
         x = memory.take(4L * maxRows * hidden);
         normed = memory.take(2L * maxRows * hidden);
@@ -387,8 +390,23 @@ final class TextDecoder implements AutoCloseable {
         return ctx.residentBlocks(kind.kernel(rowsPerBlock), 128, 2 * rowsPerBlock * hidden);
     }
 
-    /** {@code out[rows, W.rows] += in W^T} (in bf16 {@code [rows, W.cols]}): the residual add of a projection. */
+    /** decode.cu's one-row gemv_add with GEMV_ADD_NARROW_COLS weight rows a group and more of them in flight. */
+    static final String ADD_NARROW = "gemv_add_narrow_r1";
+    static final int ADD_NARROW_COLS = 4;
+
+    /**
+     * {@code out[rows, W.rows] += in W^T} (in bf16 {@code [rows, W.cols]}): the residual add of a projection. At one row, a
+     * projection whose rows span more than two rounds of a block's 4 warps (256 values each) and whose narrow groups fit
+     * one wave takes {@link #ADD_NARROW}: twice the blocks, each with more weights in flight (450M's down projection:
+     * 4.40 -> 4.12 us; at 1.6B its 512 groups would make two waves: 9.7 -> 12.5 us; decode_bench, H200, s12-4).
+     */
     private void gemvAdd(long in, DeviceMatrix wt, long out, int rows) {
+        long narrowGroups = (wt.rows() + ADD_NARROW_COLS - 1) / ADD_NARROW_COLS;
+        if (rows == 1 && narrowGroups <= addNarrowResident && wt.cols() > 2 * 4 * 256) {
+            Kernels.gemv(ctx, ADD_NARROW, new Kernels.Grid(narrowGroups, 1, 1, 128), 0, in, rows, 0L, 0f, wt.address(), wt.rows(),
+                    wt.cols(), out, hidden);
+            return;
+        }
         int r = gemvRowsPerBlock(rows);
         int perGroup = RmsGemv.STORE.outputsPerGroup(r);  // gemv_add's groups are GEMV_COLS(N) rows too
         long groups = (wt.rows() + perGroup - 1) / perGroup;

@@ -298,6 +298,31 @@ class CudaKernelsTest {
     }
 
     @Test
+    void narrowOneRowGemvAddEqualsTheOneRowGemvAddBitForBit() {
+        // gemv_add_narrow_r1 (4 weight rows a group, 4 chunks ahead) against gemv_add_r1 (8 rows, 3 ahead): per column the
+        // same sums in the same order; k of 4 rounds and a part (4,680), and of less than one (264); an output count that is
+        // no multiple of either group
+        for (int k : new int[] {4680, 264}) {
+            int nOut = 203;
+            float[] in = bf(randn(k, 1)), w = bf(randn(nOut * k, 0.05)), out = randn(nOut, 1);
+            float[][] got = new float[2][];
+            for (int way = 0; way < 2; way++) {
+                final boolean narrow = way == 1;
+                got[way] = gpu.run(() -> {
+                    long dOut = gpu.f32(out);
+                    if (narrow) Kernels.gemv(gpu.ctx, TextDecoder.ADD_NARROW, new Kernels.Grid((nOut + 3) / 4, 1, 1, 128), 0, gpu.bf16(in), 1,
+                            0L, 0f, gpu.bf16(w), nOut, k, dOut, nOut);
+                    else Kernels.gemv(gpu.ctx, "gemv_add_r1", new Kernels.Grid((nOut + 7) / 8, 1, 1, 128), 0, gpu.bf16(in), 1, 0L, 0f,
+                            gpu.bf16(w), nOut, k, dOut, nOut);
+                    return gpu.readF32(dOut, nOut);
+                });
+            }
+            assertFalse(Arrays.equals(out, got[0]), "gemv_add added");
+            assertArrayEquals(got[0], got[1], "k " + k + ": gemv_add_narrow_r1 against gemv_add_r1");
+        }
+    }
+
+    @Test
     void lmHeadPicksAreArgmaxOfItsLogitsWhichEqualTheGemvBitForBit() {
         // a small-batch step's lm_head (decode.cu gemv_rms_pick_rN) against gemv_rms_rN + argmax_rows: logits bit for bit,
         // picks equal; each row's weight vector along its normalised input sits at two ids (a tie: the lower one wins),

@@ -98,6 +98,9 @@ class KernelSignaturesTest {
             assertEquals(columns(src, "GEMV_COLS", r), TextDecoder.RmsGemv.PICK.weightRowsPerGroup(r), "GEMV_COLS(" + r + ")");
             assertEquals(columns(src, "GEMV_CONV_COLS", r), TextDecoder.RmsGemv.CONV.weightRowsPerGroup(r), "GEMV_CONV_COLS(" + r + ")");
         }
+        Matcher narrow = Pattern.compile("#define GEMV_ADD_NARROW_COLS (\\d+)").matcher(src);
+        assertTrue(narrow.find(), "GEMV_ADD_NARROW_COLS");
+        assertEquals(Integer.parseInt(narrow.group(1)), TextDecoder.ADD_NARROW_COLS, "gemv_add_narrow_r1's weight rows per group");
         Matcher pickBlocks = Pattern.compile("#define GEMV_PICK_BLOCKS (\\d+)").matcher(src);
         assertTrue(pickBlocks.find(), "GEMV_PICK_BLOCKS");
         assertEquals(Integer.parseInt(pickBlocks.group(1)), TextDecoder.PICK_BLOCKS, "gemv_rms_pick_rN's blocks at most");

@@ -8,14 +8,15 @@ import org.bytedeco.cuda.cudart.CUgraphExec_st;
 import org.bytedeco.cuda.cudart.CUgraph_st;
 
 /**
- * One CUDA graph per decode batch size and pick slot: a decode step is ~150 launches (GEMMs, norms, conv, attention,
+ * One CUDA graph per decode batch size, pick slot and pass-array staging: a decode step is ~150 launches (GEMMs, norms, conv, attention,
  * argmax) whose host-side launch cost dominates at small batches; replaying a captured graph issues them
  * as one. A step's kernel arguments are fixed per batch size: weights, workspaces, KV pages and the pass
  * arrays ({@link PassUpload}, reset before every step and filled in the same order, so a batch size always
  * gets the same device addresses); everything that changes from step to step (token ids, positions, slots,
- * key counts, banned tokens) is read from those device arrays, uploaded before the replay. The pinned host slot
- * that argmax writes the picks into ({@link LaunchedSteps}: two, taken in turn) is an argument too, so a batch size has
- * a graph per slot.
+ * key counts, banned tokens) is read from those device arrays, which the step's first kernel copies from their staging
+ * in pinned host memory ({@link PassUpload#sendByKernel}: two halves, taken in turn). That staging and the pinned host
+ * slot that lm_head or argmax writes the picks into ({@link LaunchedSteps}: two, taken in turn) are kernel arguments too,
+ * so a batch size has a graph for each pair in use (two to four).
  * <pre>
  *   first step of size n:   eager (lazy module loads and cuBLAS algorithm choice happen outside capture)
  *   second step of size n:  capture (thread-local mode) -> instantiate -> replay
@@ -31,8 +32,8 @@ final class DecodeGraphs implements AutoCloseable {
 
     private record Captured(CUgraph_st graph, CUgraphExec_st exec, long arraysAt) {}
 
-    /** What a graph is captured for: a batch size, and the host slot its picks go to (0: none). */
-    private record Key(int size, long pickCopy) {}
+    /** What a graph is captured for: a batch size, the host slot its picks go to (0: none), and where its pass arrays are staged. */
+    private record Key(int size, long pickCopy, long staged) {}
 
     private final GpuContext ctx;
     private final Map<Key, Captured> graphs = new HashMap<>();
@@ -46,12 +47,12 @@ final class DecodeGraphs implements AutoCloseable {
     }
 
     /**
-     * Runs {@code step} for a batch of {@code size} whose picks also go to host slot {@code pickCopy} (0: none): replays
-     * its graph, captures one, or enqueues it eagerly. {@code arraysAt} is the device address of the step's last pass
+     * Runs {@code step} for a batch of {@code size} whose picks also go to host slot {@code pickCopy} (0: none) and whose
+     * pass arrays are staged at {@code staged}: replays its graph, captures one, or enqueues it eagerly. {@code arraysAt} is the device address of the step's last pass
      * array (it moves when any earlier array does; a graph is only valid while it stays).
      */
-    void run(int size, long pickCopy, long arraysAt, Step step) {
-        Key key = new Key(size, pickCopy);
+    void run(int size, long pickCopy, long staged, long arraysAt, Step step) {
+        Key key = new Key(size, pickCopy, staged);
         Captured g = graphs.get(key);
         if (g == null) {
             int uses = seen.merge(key, 1, Integer::sum);

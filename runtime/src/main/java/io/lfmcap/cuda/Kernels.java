@@ -120,9 +120,11 @@ final class Kernels {
         launch(ctx, "silu_mul", g, gu, rows, f, out);
     }
 
+    /** {@code passFrom} (0: none): the pass arrays in mapped host memory that block 0 copies to {@code passTo} ({@code passInts}). */
     @Kernel("embed_rows")
-    static void embedRows(GpuContext ctx, Grid g, long gather, long fromPrev, long prevTokens, long table, long image, int h, long x) {
-        launch(ctx, "embed_rows", g, gather, fromPrev, prevTokens, table, image, h, x);
+    static void embedRows(GpuContext ctx, Grid g, long gather, long fromPrev, long prevTokens, long table, long image, int h, long x,
+                          long passFrom, long passTo, int passInts) {
+        launch(ctx, "embed_rows", g, gather, fromPrev, prevTokens, table, image, h, x, passFrom, passTo, passInts);
     }
 
     /** {@code copy}: a device-visible pinned host address that receives the picks too (0: none). */

@@ -7,8 +7,6 @@ import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import org.bytedeco.cuda.cudart.CUevent_st;
-import org.bytedeco.javacpp.Pointer;
-import org.bytedeco.javacpp.PointerPointer;
 
 /**
  * The host side of passes whose greedy picks are read after the next pass is launched: overlapped decode steps
@@ -36,9 +34,7 @@ final class LaunchedSteps implements AutoCloseable {
         this.picks = new PinnedBuffer("decode step picks", 2 * 4L * maxSequences);
         int made = 0;
         try {
-            PointerPointer<Pointer> onDevice = new PointerPointer<>(1);
-            Cuda.check(cudaHostGetDevicePointer(onDevice, Cuda.at(picks.address()), 0), "cudaHostGetDevicePointer(decode step picks)");
-            slotsOnDevice = onDevice.get(0).address();
+            slotsOnDevice = picks.deviceAddress();
             for (; made < 2; made++) Cuda.check(cudaEventCreateWithFlags(written[made], cudaEventDisableTiming), "cudaEventCreateWithFlags");
         } catch (RuntimeException e) {
             for (int i = 0; i < made; i++) cudaEventDestroy(written[i]);

@@ -19,6 +19,7 @@ final class PassUpload implements AutoCloseable {
     private final GpuContext ctx;
     private final PinnedBuffer host;
     private final DeviceMemory device;
+    private final long hostOnDevice;  // the host halves as kernels see them
     private final int capacity;
     private int used;
     private int sent;
@@ -32,7 +33,9 @@ final class PassUpload implements AutoCloseable {
         this.host = new PinnedBuffer("pass arrays (host)", 2 * 4L * capacityInts);
         int made = 0;
         DeviceMemory d = null;
+        long mapped;
         try {
+            mapped = host.deviceAddress();
             for (; made < 2; made++) Cuda.check(cudaEventCreateWithFlags(released[made], cudaEventDisableTiming), "cudaEventCreateWithFlags");
             d = DeviceMemory.allocate("pass arrays", 4L * capacityInts);
         } catch (RuntimeException e) {
@@ -41,6 +44,7 @@ final class PassUpload implements AutoCloseable {
             throw e;
         }
         this.device = d;
+        this.hostOnDevice = mapped;
     }
 
     /**
@@ -78,6 +82,26 @@ final class PassUpload implements AutoCloseable {
     void send() {
         ctx.toDevice(device.address() + 4L * sent, host.address() + 4L * ((long) half * capacity + sent), 4L * (used - sent));
         sent = used;
+    }
+
+    /** What was staged since the last send: at {@code from} in mapped host memory, for {@code to} on the device. */
+    record Staged(long from, long to, int ints) {}
+
+    /**
+     * Instead of {@link #send()}: hands what was staged since the last send to a kernel of the pass that copies it to the
+     * device itself (embed_rows at a decode step: a copy on the stream before the step's graph cost the step 3.2 us,
+     * decode_bench H200 s12-1); that kernel reads its own arrays at {@link #staging}, the kernels after it at their device
+     * addresses. The half's release at the next reset fences the kernel's reads as it fences a copy.
+     */
+    Staged sendByKernel() {
+        Staged staged = new Staged(hostOnDevice + 4L * ((long) half * capacity + sent), device.address() + 4L * sent, used - sent);
+        sent = used;
+        return staged;
+    }
+
+    /** Where an array staged since the last send (at {@code deviceAddress} once copied) sits in mapped host memory. */
+    long staging(long deviceAddress) {
+        return hostOnDevice + 4L * (long) half * capacity + (deviceAddress - device.address());
     }
 
     private int reserve(int n) {

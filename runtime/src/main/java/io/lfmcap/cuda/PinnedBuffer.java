@@ -1,11 +1,14 @@
 package io.lfmcap.cuda;
 
 import static org.bytedeco.cuda.global.cudart.cudaFreeHost;
+import static org.bytedeco.cuda.global.cudart.cudaHostGetDevicePointer;
 import static org.bytedeco.cuda.global.cudart.cudaMallocHost;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.javacpp.PointerPointer;
 
 /**
  * Page-locked host memory ({@code cudaMallocHost}) for asynchronous copies, seen from Java as a
@@ -28,6 +31,13 @@ final class PinnedBuffer implements AutoCloseable {
     }
 
     long address() { return pointer.address(); }
+
+    /** The buffer's address as kernels see it (cudaHostGetDevicePointer: mapped host memory, read and written over PCIe). */
+    long deviceAddress() {
+        PointerPointer<Pointer> onDevice = new PointerPointer<>(1);
+        Cuda.check(cudaHostGetDevicePointer(onDevice, pointer, 0), "cudaHostGetDevicePointer(" + what + ")");
+        return onDevice.get(0).address();
+    }
 
     int bytes() { return buffer.capacity(); }
 

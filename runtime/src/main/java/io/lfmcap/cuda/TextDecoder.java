@@ -160,11 +160,17 @@ final class TextDecoder implements AutoCloseable {
      * Input rows from a device gather list (int per row: an image feature row when >= 0, else token id
      * {@code -value-1}): HF's embed_tokens lookup and masked_scatter in one kernel.
      */
-    void embed(long gather, int rows) { embed(gather, 0L, rows); }
+    void embed(long gather, int rows) {
+        Kernels.embedRows(ctx, Kernels.Grid.of(rows, 256), gather, 0L, tokens, w.embed().address(), imageFeatures, hidden, x, 0L, 0L, 0);
+    }
 
-    /** {@link #embed(long, int)} where device array {@code fromPrev} (0: none) may feed rows the last step's picks. */
-    private void embed(long gather, long fromPrev, int rows) {
-        Kernels.embedRows(ctx, Kernels.Grid.of(rows, 256), gather, fromPrev, tokens, w.embed().address(), imageFeatures, hidden, x);
+    /**
+     * A decode step's {@link #embed(long, int)}, whose kernel also copies the step's pass arrays to the device ({@code
+     * staged}); gather and fromPrev (which may feed rows the last step's picks) are read from their staging.
+     */
+    private void embedStep(long gather, long fromPrev, int rows, PassUpload.Staged staged) {
+        Kernels.embedRows(ctx, Kernels.Grid.of(rows, 256), gather, fromPrev, tokens, w.embed().address(), imageFeatures, hidden, x,
+                staged.from(), staged.to(), staged.ints());
     }
 
     /** A pass's shape and its per-row / per-segment device arrays (uploaded through {@link PassUpload}). */
@@ -198,10 +204,11 @@ final class TextDecoder implements AutoCloseable {
         long dGather = up.ints(gather), dFromPrev = up.ints(fromPrev);
         Pass p = stage(segments, up);
         long dBanned = up.ints(banned);
-        up.send();
+        long hGather = up.staging(dGather), hFromPrev = up.staging(dFromPrev);
+        PassUpload.Staged staged = up.sendByKernel();
         boolean small = n <= smallBatchRows;
-        graphs.run(n, pickCopy, dBanned, () -> {
-            embed(dGather, dFromPrev, n);
+        graphs.run(n, pickCopy, staged.from(), dBanned, () -> {
+            embedStep(hGather, hFromPrev, n, staged);
             if (small) {
                 smallBatchLayers(p);
                 lmHeadPicks(n, dBanned, pickCopy);

@@ -411,10 +411,16 @@ extern "C" __global__ void silu_mul(const bf16* __restrict__ gu, long rows, int 
 // HF masked_scatter at image_token_id); otherwise token id -gather[r]-1 from embed_tokens (bf16). fromPrev
 // (nullable) overrides: fromPrev[r] >= 0 takes token id prevTokens[fromPrev[r]], the device's pick for that
 // sequence in the decode step before (an overlapped step, fed without a round trip through the host).
+// passFrom (nullable): the pass's arrays in mapped host memory (PassUpload.sendByKernel), which block 0 copies to their
+// device buffer passTo (passInts ints) for the kernels after this one; gather and fromPrev then point into passFrom too.
+// A decode step's copy on the stream before its graph cost it 3.2 us (decode_bench, H200, s12-1).
 extern "C" __global__ void embed_rows(const int* __restrict__ gather, const int* __restrict__ fromPrev,
                                       const int* __restrict__ prevTokens, const bf16* __restrict__ table,
-                                      const float* __restrict__ image, int H, float* __restrict__ x) {
+                                      const float* __restrict__ image, int H, float* __restrict__ x,
+                                      const int* __restrict__ passFrom, int* __restrict__ passTo, int passInts) {
     const int r = blockIdx.x;
+    if (passFrom && r == 0)
+        for (int i = threadIdx.x; i < passInts; i += blockDim.x) passTo[i] = passFrom[i];
     int g = gather[r];
     if (fromPrev && fromPrev[r] >= 0) g = -prevTokens[fromPrev[r]] - 1;
     float* xr = x + (long)r * H;

@@ -493,7 +493,8 @@ class CudaKernelsTest {
         float[] got = gpu.run(() -> {
             long x = gpu.poisoned(4L * gather.length * hidden);
             long dImage = gpu.f32(image);
-            Kernels.embedRows(gpu.ctx, Kernels.Grid.of(gather.length, 256), gpu.i32(gather), 0L, 0L, gpu.bf16(table), dImage, hidden, x);
+            Kernels.embedRows(gpu.ctx, Kernels.Grid.of(gather.length, 256), gpu.i32(gather), 0L, 0L, gpu.bf16(table), dImage, hidden, x,
+                    0L, 0L, 0);
             return gpu.readF32(x, gather.length * hidden);
         });
         for (int r = 0; r < gather.length; r++)
@@ -504,21 +505,35 @@ class CudaKernelsTest {
     }
 
     @Test
-    void embedRowsFeedsTheDevicePicksOfThePreviousStepWhereAsked() {
+    void embedRowsFeedsTheDevicePicksOfThePreviousStepWhereAskedAndCopiesAStepsPassArrays() {
+        // a decode step's embed (TextDecoder.embedStep): gather and fromPrev read from their staging in mapped host memory,
+        // and the pass's arrays (those two and one more, which no kernel here reads) copied to the device by block 0
         int hidden = 48, vocab = 20;
         float[] table = randn(vocab * hidden, 1);
         int[] gather = {-3, -1, -5, -1};      // token ids 2, (from the device), 4, (from the device)
         int[] fromPrev = {-1, 2, -1, 0};      // rows 1 and 3 take the previous step's picks in rows 2 and 0
         int[] prevPicks = {17, 9, 11};
-        float[] got = gpu.run(() -> {
-            long x = gpu.poisoned(4L * gather.length * hidden);
-            Kernels.embedRows(gpu.ctx, Kernels.Grid.of(gather.length, 256), gpu.i32(gather), gpu.i32(fromPrev), gpu.i32(prevPicks),
-                    gpu.bf16(table), 0L, hidden, x);
-            return gpu.readF32(x, gather.length * hidden);
+        int[] more = new int[300];
+        for (int i = 0; i < more.length; i++) more[i] = 7 * i - 50;
+        Object[] got = gpu.run(() -> {
+            try (PassUpload up = new PassUpload(gpu.ctx, 1024)) {
+                long x = gpu.poisoned(4L * gather.length * hidden);
+                up.reset();
+                long dGather = up.ints(gather), dFromPrev = up.ints(fromPrev), dMore = up.ints(more);
+                PassUpload.Staged staged = up.sendByKernel();
+                Kernels.embedRows(gpu.ctx, Kernels.Grid.of(gather.length, 256), up.staging(dGather), up.staging(dFromPrev),
+                        gpu.i32(prevPicks), gpu.bf16(table), 0L, hidden, x, staged.from(), staged.to(), staged.ints());
+                return new Object[] {gpu.readF32(x, gather.length * hidden), gpu.readI32(dGather, gather.length),
+                        gpu.readI32(dFromPrev, fromPrev.length), gpu.readI32(dMore, more.length)};
+            }
         });
         int[] want = {2, 11, 4, 17};
+        float[] x = (float[]) got[0];
         for (int r = 0; r < gather.length; r++)
-            for (int c = 0; c < hidden; c++) assertEquals(bf(table[want[r] * hidden + c]), got[r * hidden + c], 0f, "row " + r);
+            for (int c = 0; c < hidden; c++) assertEquals(bf(table[want[r] * hidden + c]), x[r * hidden + c], 0f, "row " + r);
+        assertArrayEquals(gather, (int[]) got[1], "gather copied to the device");
+        assertArrayEquals(fromPrev, (int[]) got[2], "fromPrev copied to the device");
+        assertArrayEquals(more, (int[]) got[3], "the pass's other arrays copied to the device");
     }
 
     @Test

@@ -13,10 +13,11 @@ import org.bytedeco.cuda.cudart.CUgraph_st;
  * as one. A step's kernel arguments are fixed per batch size: weights, workspaces, KV pages and the pass
  * arrays ({@link PassUpload}, reset before every step and filled in the same order, so a batch size always
  * gets the same device addresses); everything that changes from step to step (token ids, positions, slots,
- * key counts, banned tokens) is read from those device arrays, which the step's first kernel copies from their staging
- * in pinned host memory ({@link PassUpload#sendByKernel}: two halves, taken in turn). That staging and the pinned host
- * slot that lm_head or argmax writes the picks into ({@link LaunchedSteps}: two, taken in turn) are kernel arguments too,
- * so a batch size has a graph for each pair in use (two to four).
+ * key counts, banned tokens) is read from those device arrays: at small batches the step's first kernel copies them from
+ * their staging in pinned host memory ({@link PassUpload#sendByKernel}: two halves, taken in turn), at large ones a copy
+ * before the replay does. That staging and the pinned host slot that lm_head or argmax writes the picks into ({@link
+ * LaunchedSteps}: two, taken in turn) are kernel arguments too, so a batch size has a graph for each pair in use (two to
+ * four).
  * <pre>
  *   first step of size n:   eager (lazy module loads and cuBLAS algorithm choice happen outside capture)
  *   second step of size n:  capture (thread-local mode) -> instantiate -> replay

@@ -160,17 +160,16 @@ final class TextDecoder implements AutoCloseable {
      * Input rows from a device gather list (int per row: an image feature row when >= 0, else token id
      * {@code -value-1}): HF's embed_tokens lookup and masked_scatter in one kernel.
      */
-    void embed(long gather, int rows) {
-        Kernels.embedRows(ctx, Kernels.Grid.of(rows, 256), gather, 0L, tokens, w.embed().address(), imageFeatures, hidden, x, 0L, 0L, 0);
-    }
+    void embed(long gather, int rows) { embed(gather, 0L, rows, null); }
 
     /**
-     * A decode step's {@link #embed(long, int)}, whose kernel also copies the step's pass arrays to the device ({@code
-     * staged}); gather and fromPrev (which may feed rows the last step's picks) are read from their staging.
+     * {@link #embed(long, int)} where {@code fromPrev} (0: none) may feed rows the last step's picks; a small decode step's
+     * kernel also copies the step's pass arrays to the device ({@code staged}; null: sent already), and then reads gather
+     * and fromPrev at their staging.
      */
-    private void embedStep(long gather, long fromPrev, int rows, PassUpload.Staged staged) {
+    private void embed(long gather, long fromPrev, int rows, PassUpload.Staged staged) {
         Kernels.embedRows(ctx, Kernels.Grid.of(rows, 256), gather, fromPrev, tokens, w.embed().address(), imageFeatures, hidden, x,
-                staged.from(), staged.to(), staged.ints());
+                staged == null ? 0L : staged.from(), staged == null ? 0L : staged.to(), staged == null ? 0 : staged.ints());
     }
 
     /** A pass's shape and its per-row / per-segment device arrays (uploaded through {@link PassUpload}). */
@@ -190,11 +189,13 @@ final class TextDecoder implements AutoCloseable {
 
     /**
      * One decode step of one token per sequence, from token ids to greedy picks in {@link #tokens()}: embed,
-     * every layer, final norm, lm_head and argmax (in lm_head's launch at small batches) as one replayable unit ({@link DecodeGraphs}: a CUDA graph
-     * per batch size). {@code up} must have been reset just before, so that a batch size always gets the same
-     * device addresses; fromPrev[i] >= 0 feeds sequence i the previous step's pick in row fromPrev[i] of
-     * {@link #tokens()} instead of tokenIds[i]; banned: one id per sequence (-1: none); pickCopy: a pinned host slot that
-     * receives the picks too ({@link LaunchedSteps#slot}; 0: none).
+     * every layer, final norm, lm_head and argmax as one replayable unit ({@link DecodeGraphs}: a CUDA graph per batch
+     * size). {@code up} must have been reset just before, so that a batch size always gets the same device addresses;
+     * fromPrev[i] >= 0 feeds sequence i the previous step's pick in row fromPrev[i] of {@link #tokens()} instead of
+     * tokenIds[i]; banned: one id per sequence (-1: none); pickCopy: a pinned host slot that receives the picks too
+     * ({@link LaunchedSteps#slot}; 0: none). At small batches the embed copies the step's pass arrays to the device
+     * ({@link PassUpload#sendByKernel}: a few hundred bytes) and lm_head makes the picks; at large ones (tens of KB of
+     * pass arrays, which one block would read over PCIe 4 bytes at a time) the arrays go by a copy on the stream.
      */
     void decodeStep(List<Segment> segments, PassUpload up, int[] tokenIds, int[] fromPrev, int[] banned, long pickCopy,
                     DecodeGraphs graphs) {
@@ -204,19 +205,22 @@ final class TextDecoder implements AutoCloseable {
         long dGather = up.ints(gather), dFromPrev = up.ints(fromPrev);
         Pass p = stage(segments, up);
         long dBanned = up.ints(banned);
-        long hGather = up.staging(dGather), hFromPrev = up.staging(dFromPrev);
-        PassUpload.Staged staged = up.sendByKernel();
-        boolean small = n <= smallBatchRows;
-        graphs.run(n, pickCopy, staged.from(), dBanned, () -> {
-            embedStep(hGather, hFromPrev, n, staged);
-            if (small) {
+        if (n <= smallBatchRows) {
+            long hGather = up.staging(dGather), hFromPrev = up.staging(dFromPrev);
+            PassUpload.Staged staged = up.sendByKernel();
+            graphs.run(n, pickCopy, staged.from(), dBanned, () -> {
+                embed(hGather, hFromPrev, n, staged);
                 smallBatchLayers(p);
                 lmHeadPicks(n, dBanned, pickCopy);
-            } else {
+            });
+        } else {
+            up.send();
+            graphs.run(n, pickCopy, 0L, dBanned, () -> {
+                embed(dGather, dFromPrev, n, null);
                 layers(p);
                 argmax(n, dBanned, pickCopy);
-            }
-        });
+            });
+        }
         for (Segment seg : segments) seg.sequence().advance(seg.rows());
     }
 

@@ -59,6 +59,11 @@ static const int ATTN_THREADS = DEC_WARPS * 32;  // TextDecoder: DECODE_ATTENTIO
 #else
 #define ARGMAX_NO_COPY
 #endif
+#ifdef EMBED_COPIES_PASS  // kernels whose embed_rows can copy a step's pass arrays (here none: they are on the device)
+#define EMBED_NO_PASS , (const int*)nullptr, (int*)nullptr, 0
+#else
+#define EMBED_NO_PASS
+#endif
 #ifdef ATTENTION_DECODE_FROM_QKV  // kernels where attention_decode does qk_norm_rope_store's work
 #define FUSED_ATTENTION 1
 #endif
@@ -362,7 +367,7 @@ struct Model {
     void stepKernel(int rows) {
         const Shape& s = sh;
         const int H = s.H;
-        launch(embed_rows, dim3(rows), 256, 0, false, gather, (const int*)nullptr, (const int*)nullptr, lmHead, (const float*)nullptr, H, x);
+        launch(embed_rows, dim3(rows), 256, 0, false, gather, (const int*)nullptr, (const int*)nullptr, lmHead, (const float*)nullptr, H, x EMBED_NO_PASS);
         CK(cudaMemsetAsync(barrier, 0, 8, stream));
         const int r = rowsPerBlock(rows);
         const StepKernel k = stepKernelOf(r);
@@ -395,7 +400,7 @@ struct Model {
     void step(int rows, bool pdl) {
         const Shape& s = sh;
         const int H = s.H, qW = s.heads * s.hd;
-        launch(embed_rows, dim3(rows), 256, 0, false, gather, (const int*)nullptr, (const int*)nullptr, lmHead, (const float*)nullptr, H, x);
+        launch(embed_rows, dim3(rows), 256, 0, false, gather, (const int*)nullptr, (const int*)nullptr, lmHead, (const float*)nullptr, H, x EMBED_NO_PASS);
         for (int l = 0; l < s.layers; l++) {
             const Layer& y = L[l];
 #ifdef GEMV_CONV_STEP
@@ -908,7 +913,7 @@ static void timeShape(Model& m, int replays) {
         struct Kind { const char* name; std::function<void(int, bool)> one; long bytes; int n; };
         const long kvBytes = 2L * 2 * rows * s.kvHeads * 300 * s.hd;
         std::vector<Kind> kinds = {
-            {"embed_rows", [&](int, bool) { launch(embed_rows, dim3(rows), 256, 0, false, m.gather, (const int*)nullptr, (const int*)nullptr, m.lmHead, (const float*)nullptr, H, m.x); }, 2L * rows * H, 1},
+            {"embed_rows", [&](int, bool) { launch(embed_rows, dim3(rows), 256, 0, false, m.gather, (const int*)nullptr, (const int*)nullptr, m.lmHead, (const float*)nullptr, H, m.x EMBED_NO_PASS); }, 2L * rows * H, 1},
             {"gemv_rms in-proj conv 3H x H", [&](int i, bool p) { const Layer& y = m.L[conv[i % conv.size()]]; gemvNormed(false, m.x, y.opNorm, y.mix, y.mixRows, H, m.big, rows, p); }, 2L * 3 * H * H, (int)conv.size()},
             {"gemv_rms in-proj attention qkv", [&](int i, bool p) { const Layer& y = m.L[attn[i % attn.size()]]; gemvNormed(false, m.x, y.opNorm, y.mix, y.mixRows, H, m.big, rows, p); }, 2L * (s.heads + 2 * s.kvHeads) * s.hd * H, (int)attn.size()},
 #ifdef GEMV_CONV_STEP

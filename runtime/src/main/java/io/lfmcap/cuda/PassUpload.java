@@ -90,7 +90,7 @@ final class PassUpload implements AutoCloseable {
     /**
      * Instead of {@link #send()}: hands what was staged since the last send to a kernel of the pass that copies it to the
      * device itself (embed_rows at a decode step: a copy on the stream before the step's graph cost the step 3.2 us,
-     * decode_bench H200 s12-1); that kernel reads its own arrays at {@link #staging}, the kernels after it at their device
+     * decode_bench H200 s12-2); that kernel reads its own arrays at {@link #staging}, the kernels after it at their device
      * addresses. The half's release at the next reset fences the kernel's reads as it fences a copy.
      */
     Staged sendByKernel() {

@@ -409,7 +409,7 @@ final class TextDecoder implements AutoCloseable {
      * {@code out[rows, W.rows] += in W^T} (in bf16 {@code [rows, W.cols]}): the residual add of a projection. At one row, a
      * projection whose rows span more than two rounds of a block's 4 warps (256 values each) and whose narrow groups fit
      * one wave takes {@link #ADD_NARROW}: twice the blocks, each with more weights in flight (450M's down projection:
-     * 4.40 -> 4.12 us; at 1.6B its 512 groups would make two waves: 9.7 -> 12.5 us; decode_bench, H200, s12-4).
+     * 4.40 -> 4.12 us; at 1.6B its 512 groups would make two waves: 9.7 -> 12.5 us; decode_bench, H200, s12-7).
      */
     private void gemvAdd(long in, DeviceMatrix wt, long out, int rows) {
         long narrowGroups = (wt.rows() + ADD_NARROW_COLS - 1) / ADD_NARROW_COLS;

@@ -509,7 +509,7 @@ extern "C" __global__ void __launch_bounds__(128) gemv_add_r2(GEMV_ARGS) { gemv<
 extern "C" __global__ void __launch_bounds__(128) gemv_add_r4(GEMV_ARGS) { gemv<4, GEMV_IN_BF16, GEMV_OUT_ADD, GEMV_ADD_PF(4)>(GEMV_PASS); }
 // gemv_add at one row with 4 weight rows a group and 4 chunks ahead (136 registers: 3 blocks per SM), for a projection
 // whose groups then fit one wave and whose rows are long (TextDecoder.gemvAdd): twice the blocks of gemv_add_r1, each
-// with more of its weights in flight. decode_bench (H200, s12-4): 450M down projection (k 4,608, 256 blocks) 4.40 ->
+// with more of its weights in flight. decode_bench (H200, s12-7): 450M down projection (k 4,608, 256 blocks) 4.40 ->
 // 4.12 us, one-row step 395.0 -> 389.9 us; at 1.6B (512 blocks: two waves) 9.7 -> 12.5 us, so not there; with 3
 // chunks ahead 4.86 us. Per column the same arithmetic as gemv_add_r1: bit-equal.
 #define GEMV_ADD_NARROW_COLS 4

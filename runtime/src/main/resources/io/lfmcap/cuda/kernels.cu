@@ -413,7 +413,8 @@ extern "C" __global__ void silu_mul(const bf16* __restrict__ gu, long rows, int 
 // sequence in the decode step before (an overlapped step, fed without a round trip through the host).
 // passFrom (nullable): the pass's arrays in mapped host memory (PassUpload.sendByKernel), which block 0 copies to their
 // device buffer passTo (passInts ints) for the kernels after this one; gather and fromPrev then point into passFrom too.
-// A decode step's copy on the stream before its graph cost it 3.2 us (decode_bench, H200, s12-1).
+// A decode step's copy on the stream before its graph cost it 3.2 us (decode_bench, H200, s12-2).
+#define EMBED_COPIES_PASS 1  // embed_rows takes passFrom, passTo, passInts
 extern "C" __global__ void embed_rows(const int* __restrict__ gather, const int* __restrict__ fromPrev,
                                       const int* __restrict__ prevTokens, const bf16* __restrict__ table,
                                       const float* __restrict__ image, int H, float* __restrict__ x,

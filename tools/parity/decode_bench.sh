@@ -21,6 +21,8 @@
 # Each prints register use and occupancy, the checks (exit 1 on a failure), then per shape (450M, 1.6B) and rows
 # 1, 4, 8: us per launch of each kernel kind (plain and as programmatic dependents) and us per whole step (graph).
 # `decode_bench batchattn` times a large-batch decode step's attention kernels instead (2,048 and 512 sequences).
+# At 1 and 8 rows it also times the step's graph under the stream shapes the engine has had and could have (upload,
+# events, one or two steps a graph). RMS_PER_SM=N (environment) caps the RMS GEMVs' grids at N blocks per SM.
 set -euo pipefail
 . "$(dirname "$0")/kernel_bench.sh"
 

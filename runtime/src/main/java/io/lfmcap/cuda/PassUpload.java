@@ -85,7 +85,10 @@ final class PassUpload implements AutoCloseable {
     }
 
     /** What was staged since the last send: at {@code from} in mapped host memory, for {@code to} on the device. */
-    record Staged(long from, long to, int ints) {}
+    record Staged(long from, long to, int ints) {
+        /** Nothing for a kernel to copy: the pass's arrays went by {@link #send()}. */
+        static final Staged NONE = new Staged(0L, 0L, 0);
+    }
 
     /**
      * Instead of {@link #send()}: hands what was staged since the last send to a kernel of the pass that copies it to the

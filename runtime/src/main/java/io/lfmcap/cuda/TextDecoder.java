@@ -160,16 +160,16 @@ final class TextDecoder implements AutoCloseable {
      * Input rows from a device gather list (int per row: an image feature row when >= 0, else token id
      * {@code -value-1}): HF's embed_tokens lookup and masked_scatter in one kernel.
      */
-    void embed(long gather, int rows) { embed(gather, 0L, rows, null); }
+    void embed(long gather, int rows) { embed(gather, 0L, rows, PassUpload.Staged.NONE); }
 
     /**
      * {@link #embed(long, int)} where {@code fromPrev} (0: none) may feed rows the last step's picks; a small decode step's
-     * kernel also copies the step's pass arrays to the device ({@code staged}; null: sent already), and then reads gather
+     * kernel also copies the step's pass arrays to the device ({@code staged}; NONE: sent already), and then reads gather
      * and fromPrev at their staging.
      */
     private void embed(long gather, long fromPrev, int rows, PassUpload.Staged staged) {
         Kernels.embedRows(ctx, Kernels.Grid.of(rows, 256), gather, fromPrev, tokens, w.embed().address(), imageFeatures, hidden, x,
-                staged == null ? 0L : staged.from(), staged == null ? 0L : staged.to(), staged == null ? 0 : staged.ints());
+                staged.from(), staged.to(), staged.ints());
     }
 
     /** A pass's shape and its per-row / per-segment device arrays (uploaded through {@link PassUpload}). */
@@ -216,7 +216,7 @@ final class TextDecoder implements AutoCloseable {
         } else {
             up.send();
             graphs.run(n, pickCopy, 0L, dBanned, () -> {
-                embed(dGather, dFromPrev, n, null);
+                embed(dGather, dFromPrev, n, PassUpload.Staged.NONE);
                 layers(p);
                 argmax(n, dBanned, pickCopy);
             });

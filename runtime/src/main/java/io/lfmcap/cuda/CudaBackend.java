@@ -103,7 +103,7 @@ public final class CudaBackend implements ModelBackend {
         int maxRows = Math.max(options.maxPrefillTokens(), KvCachePool.pagesFor(options.maxSequenceTokens()) * KvCachePool.PAGE_TOKENS);
         int maxSequences = options.maxSequences();
         int visionPatches = Math.min(options.maxVisionPatches(), maxRows * config.downsampleFactor() * config.downsampleFactor());
-        vision = new VisionTower(ctx, config, weights.vision, visionPatches, options.simpleAttention());
+        vision = new VisionTower(ctx, config, weights.vision, visionPatches, options.simpleAttention(), options.cudnnAttention());
         up = new PassUpload(ctx, PASS_ARRAY_INTS);
         long vocabBytes = 4L * config.text().vocabSize();
         transfer = new PinnedBuffer("transfers", Math.max(16L << 20, (vocabBytes + 4) * maxSequences + 4096));
@@ -132,8 +132,8 @@ public final class CudaBackend implements ModelBackend {
         kvBytes = KvCachePool.bytes(text, maxSequences, (int) pages, options.maxSequenceTokens());
         kvTokens = pages * KvCachePool.PAGE_TOKENS;
         workspaceBytes = freeAfterWeights - GpuContext.memoryInfo()[0] - kvBytes;
-        device = String.format(Locale.ROOT, "cuda:%d (%s, sm_%d%d; weights %s, KV cache %d tokens)", deviceIndex, ctx.name,
-                ctx.ccMajor, ctx.ccMinor, Cuda.mib(weights.bytes()), pages * KvCachePool.PAGE_TOKENS);
+        device = String.format(Locale.ROOT, "cuda:%d (%s, sm_%d%d; weights %s, KV cache %d tokens; vision attention: %s)", deviceIndex,
+                ctx.name, ctx.ccMajor, ctx.ccMinor, Cuda.mib(weights.bytes()), pages * KvCachePool.PAGE_TOKENS, vision.attentionPath());
     }
 
     // ------------------------------------------------------------------------------------------------

@@ -24,11 +24,13 @@ import java.nio.file.Path;
  *                          sampling, greedy under a repetition penalty) get only those (LogitCandidates), not the row
  * @param gemmTuning        at load, time cuBLASLt's candidate algorithms for the vision and prefill linear layers and
  *                          keep the fastest (Gemm.tune); else cuBLAS's first choice
+ * @param cudnnAttention    the vision tower's attention through cuDNN's fused SDPA when cuDNN 9 loads and has an engine
+ *                          for the card (CudnnAttention); else, or for shapes cuDNN refuses, the flash kernels
  */
 public record CudaOptions(int maxSequences, int maxSequenceTokens, int maxPrefillTokens, int maxVisionPatches,
                           double memoryFraction, long kvCacheTokens, Path kernelCacheDir, boolean fusedEpilogues,
                           boolean simpleAttention, boolean decodeGraphs, boolean smallBatchKernels, boolean logitCandidates,
-                          boolean gemmTuning) {
+                          boolean gemmTuning, boolean cudnnAttention) {
     /** System properties read by {@link #defaults()}. */
     public static final String CACHE_DIR_PROPERTY = "lfmcap.cuda.cacheDir";
     public static final String FUSED_PROPERTY = "lfmcap.cuda.fusedEpilogues";
@@ -41,6 +43,7 @@ public record CudaOptions(int maxSequences, int maxSequenceTokens, int maxPrefil
     public static final String SMALL_BATCH_PROPERTY = "lfmcap.cuda.smallBatchKernels";
     public static final String CANDIDATES_PROPERTY = "lfmcap.cuda.logitCandidates";
     public static final String GEMM_TUNING_PROPERTY = "lfmcap.cuda.gemmTuning";
+    public static final String CUDNN_ATTENTION_PROPERTY = "lfmcap.cuda.cudnnAttention";
 
     public CudaOptions {
         if (maxSequences < 1) throw new IllegalArgumentException("max sequences must be >= 1, got " + maxSequences);
@@ -56,7 +59,8 @@ public record CudaOptions(int maxSequences, int maxSequenceTokens, int maxPrefil
      * memory; system properties {@value #CACHE_DIR_PROPERTY} (default ~/.cache/lfmcap/cuda-kernels),
      * {@value #FUSED_PROPERTY} (true), {@value #ATTENTION_PROPERTY} (flash | simple) and
      * {@value #MEMORY_FRACTION_PROPERTY}, {@value #GRAPHS_PROPERTY} (true), {@value #SMALL_BATCH_PROPERTY} (true),
-     * {@value #CANDIDATES_PROPERTY} (true), {@value #GEMM_TUNING_PROPERTY} (true), and the sizes
+     * {@value #CANDIDATES_PROPERTY} (true), {@value #GEMM_TUNING_PROPERTY} (true), {@value #CUDNN_ATTENTION_PROPERTY} (true),
+     * and the sizes
      * {@value #KV_CACHE_TOKENS_PROPERTY} (0: as many as maxSequences x maxSequenceTokens), {@value #VISION_PATCHES_PROPERTY}
      * (32768) and {@value #PREFILL_TOKENS_PROPERTY} (8192) override them (to fit a memory budget: docs/CUDA.md).
      */
@@ -74,8 +78,9 @@ public record CudaOptions(int maxSequences, int maxSequenceTokens, int maxPrefil
         boolean smallBatch = !"false".equalsIgnoreCase(System.getProperty(SMALL_BATCH_PROPERTY, "true"));
         boolean candidates = !"false".equalsIgnoreCase(System.getProperty(CANDIDATES_PROPERTY, "true"));
         boolean tuning = !"false".equalsIgnoreCase(System.getProperty(GEMM_TUNING_PROPERTY, "true"));
+        boolean cudnn = !"false".equalsIgnoreCase(System.getProperty(CUDNN_ATTENTION_PROPERTY, "true"));
         return new CudaOptions(64, 4096, prefillTokens, visionPatches, fraction, kvTokens, cache, fused, simple, graphs, smallBatch, candidates,
-                tuning);
+                tuning, cudnn);
     }
 
     /** {@link #defaults()} sized for an engine: its max batch and longest sequence. */
@@ -84,46 +89,50 @@ public record CudaOptions(int maxSequences, int maxSequenceTokens, int maxPrefil
     }
 
     public CudaOptions withMaxSequences(int n) {
-        return new CudaOptions(n, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention, decodeGraphs, smallBatchKernels, logitCandidates, gemmTuning);
+        return new CudaOptions(n, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention, decodeGraphs, smallBatchKernels, logitCandidates, gemmTuning, cudnnAttention);
     }
 
     public CudaOptions withMaxSequenceTokens(int n) {
-        return new CudaOptions(maxSequences, n, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention, decodeGraphs, smallBatchKernels, logitCandidates, gemmTuning);
+        return new CudaOptions(maxSequences, n, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention, decodeGraphs, smallBatchKernels, logitCandidates, gemmTuning, cudnnAttention);
     }
 
     public CudaOptions withMaxPrefillTokens(int n) {
-        return new CudaOptions(maxSequences, maxSequenceTokens, n, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention, decodeGraphs, smallBatchKernels, logitCandidates, gemmTuning);
+        return new CudaOptions(maxSequences, maxSequenceTokens, n, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention, decodeGraphs, smallBatchKernels, logitCandidates, gemmTuning, cudnnAttention);
     }
 
     public CudaOptions withMaxVisionPatches(int n) {
-        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, n, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention, decodeGraphs, smallBatchKernels, logitCandidates, gemmTuning);
+        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, n, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention, decodeGraphs, smallBatchKernels, logitCandidates, gemmTuning, cudnnAttention);
     }
 
     public CudaOptions withKvCacheTokens(long n) {
-        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, n, kernelCacheDir, fusedEpilogues, simpleAttention, decodeGraphs, smallBatchKernels, logitCandidates, gemmTuning);
+        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, n, kernelCacheDir, fusedEpilogues, simpleAttention, decodeGraphs, smallBatchKernels, logitCandidates, gemmTuning, cudnnAttention);
     }
 
     public CudaOptions withFusedEpilogues(boolean b) {
-        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, b, simpleAttention, decodeGraphs, smallBatchKernels, logitCandidates, gemmTuning);
+        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, b, simpleAttention, decodeGraphs, smallBatchKernels, logitCandidates, gemmTuning, cudnnAttention);
     }
 
     public CudaOptions withSimpleAttention(boolean b) {
-        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, b, decodeGraphs, smallBatchKernels, logitCandidates, gemmTuning);
+        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, b, decodeGraphs, smallBatchKernels, logitCandidates, gemmTuning, cudnnAttention);
     }
 
     public CudaOptions withDecodeGraphs(boolean b) {
-        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention, b, smallBatchKernels, logitCandidates, gemmTuning);
+        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention, b, smallBatchKernels, logitCandidates, gemmTuning, cudnnAttention);
     }
 
     public CudaOptions withSmallBatchKernels(boolean b) {
-        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention, decodeGraphs, b, logitCandidates, gemmTuning);
+        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention, decodeGraphs, b, logitCandidates, gemmTuning, cudnnAttention);
     }
 
     public CudaOptions withLogitCandidates(boolean b) {
-        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention, decodeGraphs, smallBatchKernels, b, gemmTuning);
+        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention, decodeGraphs, smallBatchKernels, b, gemmTuning, cudnnAttention);
     }
 
     public CudaOptions withGemmTuning(boolean b) {
-        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention, decodeGraphs, smallBatchKernels, logitCandidates, b);
+        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention, decodeGraphs, smallBatchKernels, logitCandidates, b, cudnnAttention);
+    }
+
+    public CudaOptions withCudnnAttention(boolean b) {
+        return new CudaOptions(maxSequences, maxSequenceTokens, maxPrefillTokens, maxVisionPatches, memoryFraction, kvCacheTokens, kernelCacheDir, fusedEpilogues, simpleAttention, decodeGraphs, smallBatchKernels, logitCandidates, gemmTuning, b);
     }
 }

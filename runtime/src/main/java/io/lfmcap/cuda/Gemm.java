@@ -44,7 +44,7 @@ final class Gemm implements AutoCloseable {
     static final long WORKSPACE_BYTES = 32L << 20;
     /** The smallest pass whose linear layers take a tuned algorithm (decode steps keep cuBLAS's choice: 0-4% there). */
     static final int TUNED_MIN_ROWS = 1024;
-    static final int TUNING_CANDIDATES = 8;
+    static final int TUNING_CANDIDATES = Integer.getInteger("lfmcap.cuda.gemmCandidates", 8);
     private static final int MAX_PLANS = 512;
     private static final int TIMED_RUNS = 5;
 

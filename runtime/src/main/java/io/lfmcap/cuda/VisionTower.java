@@ -2,6 +2,7 @@ package io.lfmcap.cuda;
 
 import io.lfmcap.image.PatchGrid;
 import io.lfmcap.model.ModelConfig;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
@@ -48,10 +49,13 @@ final class VisionTower implements AutoCloseable {
     private final float scale;
     private final DeviceMemory memory;
     private final PatchStaging hostStaging;
+    /** cuDNN's fused attention for runs of equal-size views, or null (CudnnAttention.open said why). */
+    private final CudnnAttention cudnn;
+    private final String attentionPath;
     private final long mlpBytes;
     private final long staging, patches, x, h, qkv, attn, mlp, unshuffled, projHidden, projAct;
 
-    VisionTower(GpuContext ctx, ModelConfig cfg, DeviceWeights.Vision w, int maxPatches, boolean simpleAttention) {
+    VisionTower(GpuContext ctx, ModelConfig cfg, DeviceWeights.Vision w, int maxPatches, boolean simpleAttention, boolean cudnnAttention) {
         var v = cfg.vision();
         if (!v.hiddenAct().equals("gelu_pytorch_tanh") && !v.hiddenAct().equals("gelu_new"))
             throw new UnsupportedOperationException("vision hidden_act '" + v.hiddenAct() + "' is not supported by the CUDA backend (gelu_pytorch_tanh is)");
@@ -90,7 +94,14 @@ final class VisionTower implements AutoCloseable {
             memory.close();
             throw e;
         }
+        String[] why = {"off (" + CudaOptions.CUDNN_ATTENTION_PROPERTY + "=false)"};
+        this.cudnn = cudnnAttention && !this.simpleAttention
+                ? CudnnAttention.open(ctx, new CudnnAttention.Shape(1, Math.min(maxPatches, 1024), heads, headDim, 3 * dim, dim), why) : null;
+        this.attentionPath = cudnn != null ? "cuDNN " + cudnn.version() + " SDPA" : "flash kernels; cuDNN: " + why[0];
     }
+
+    /** Which attention the tower runs, for reports: cuDNN's with its version, or the flash kernels and why. */
+    String attentionPath() { return attentionPath; }
 
     /** The patch staging, on the device and pinned on the host: one pass of uint8 levels (at least one fp32 value). */
     private static long stagingBytes(int patchDim, int maxPatches) { return Math.max(4L, (long) maxPatches * patchDim); }
@@ -146,9 +157,14 @@ final class VisionTower implements AutoCloseable {
         int[] desc = new int[6 * n];
         int[] patchView = new int[totalPatches];
         int[] tokenView = new int[totalTokens];
-        int[] segRows = new int[n], segFirst = new int[n], causal = new int[n];
+        List<int[]> cudnnRuns = cudnnRuns(views);
+        boolean[] viaCudnn = new boolean[n];
+        for (int[] run : cudnnRuns) Arrays.fill(viaCudnn, run[0], run[0] + run[1], true);
+        int kernelViews = 0;
+        for (boolean c : viaCudnn) if (!c) kernelViews++;
+        int[] segRows = new int[kernelViews], segFirst = new int[kernelViews], causal = new int[kernelViews];
         PositionTaps.Axis[] axes = new PositionTaps.Axis[2 * n];
-        int taps = 0, maxTaps = 1, patch = 0, token = 0, maxRows = 0;
+        int taps = 0, maxTaps = 1, patch = 0, token = 0, maxRows = 0, seg = 0;
         for (int i = 0; i < n; i++) {
             PatchGrid view = views.get(i);
             axes[2 * i] = PositionTaps.axis(side, view.gridH());
@@ -161,10 +177,13 @@ final class VisionTower implements AutoCloseable {
             desc[6 * i + 5] = token;
             taps += view.gridH() + view.gridW();
             maxTaps = Math.max(maxTaps, Math.max(axes[2 * i].maxTaps(), axes[2 * i + 1].maxTaps()));
-            segFirst[i] = patch;
-            segRows[i] = view.numPatches();
-            causal[i] = -1;
-            maxRows = Math.max(maxRows, view.numPatches());
+            if (!viaCudnn[i]) {
+                int k = seg++;
+                segFirst[k] = patch;
+                segRows[k] = view.numPatches();
+                causal[k] = -1;
+                maxRows = Math.max(maxRows, view.numPatches());
+            }
             for (int k = 0; k < view.numPatches(); k++) patchView[patch++] = i;
             for (int k = 0; k < tokens(view); k++) tokenView[token++] = i;
         }
@@ -195,8 +214,14 @@ final class VisionTower implements AutoCloseable {
         for (DeviceWeights.VisionLayer layer : w.layers()) {
             layerNorm(x, layer.norm1W(), layer.norm1B(), h, false, totalPatches, dim);
             ctx.gemm.linearBias(h, totalPatches, layer.qkv(), layer.qkvBias(), qkv, false, false, false);
-            Attention.run(ctx, simpleAttention, headDim, false, qkv, 3 * dim, qkv + bf16Dim, qkv + 2 * bf16Dim, 3 * dim,
-                    attn, dim, heads, heads, scale, dSegFirst, dSegRows, dSegFirst, dSegRows, dCausal, 0, 0, maxRows, n);
+            for (int[] run : cudnnRuns) {
+                long q = qkv + 3 * bf16Dim * run[2];
+                cudnn.run(new CudnnAttention.Shape(run[1], views.get(run[0]).numPatches(), heads, headDim, 3 * dim, dim), scale,
+                        q, q + bf16Dim, q + 2 * bf16Dim, attn + bf16Dim * run[2]);
+            }
+            if (kernelViews > 0)
+                Attention.run(ctx, simpleAttention, headDim, false, qkv, 3 * dim, qkv + bf16Dim, qkv + 2 * bf16Dim, 3 * dim,
+                        attn, dim, heads, heads, scale, dSegFirst, dSegRows, dSegFirst, dSegRows, dCausal, 0, 0, maxRows, kernelViews);
             ctx.gemm.linearBias(attn, totalPatches, layer.out(), layer.outBias(), x, false, true, false);
             layerNorm(x, layer.norm2W(), layer.norm2B(), h, false, totalPatches, dim);
             ctx.gemm.linearBias(h, totalPatches, layer.fc1(), layer.fc1Bias(), mlp, false, false, true);
@@ -211,6 +236,28 @@ final class VisionTower implements AutoCloseable {
         long hiddenElements = (long) totalTokens * projectorHidden;
         Kernels.geluErf(ctx, Kernels.Grid.stride(hiddenElements), projHidden, hiddenElements, projAct);
         ctx.gemm.linearBias(projAct, totalTokens, w.linear2(), w.linear2Bias(), out, true, false, false);
+    }
+
+    /**
+     * The pass's runs of consecutive views of one patch count that cuDNN takes, as (first view, views, first patch):
+     * each run of equal views split into power-of-two counts (largest first), so that few plans serve any pass; a
+     * piece whose shape cuDNN refuses stays with the flash kernel. Empty without cuDNN.
+     */
+    private List<int[]> cudnnRuns(List<PatchGrid> views) {
+        List<int[]> runs = new ArrayList<>();
+        if (cudnn == null) return runs;
+        int patch = 0;
+        for (int i = 0; i < views.size(); ) {
+            int rows = views.get(i).numPatches(), end = i + 1;
+            while (end < views.size() && views.get(end).numPatches() == rows) end++;
+            while (i < end) {
+                int count = Integer.highestOneBit(end - i);
+                if (cudnn.supports(new CudnnAttention.Shape(count, rows, heads, headDim, 3 * dim, dim))) runs.add(new int[] {i, count, patch});
+                i += count;
+                patch += count * rows;
+            }
+        }
+        return runs;
     }
 
     /**
@@ -285,6 +332,7 @@ final class VisionTower implements AutoCloseable {
     public void close() {
         try {
             memory.close();
+            if (cudnn != null) cudnn.close();
         } finally {
             hostStaging.close();
         }

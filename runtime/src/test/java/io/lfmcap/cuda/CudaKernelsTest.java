@@ -729,6 +729,48 @@ class CudaKernelsTest {
         }
     }
 
+    /**
+     * cuDNN's fused attention (CudnnAttention) on runs of equal views of the packed q|k|v layout, against the double
+     * reference, with the flash kernel's tolerance (both round P to bf16 before the second product). Skipped where cuDNN
+     * 9 does not load or has no engine for the card.
+     */
+    @Test
+    void cudnnAttentionOverRunsOfEqualViewsMatchesTheReference() {
+        for (int[] shape : new int[][] {{64, 12, 4, 256}, {72, 16, 2, 196}, {16, 3, 3, 77}}) {
+            int hd = shape[0], heads = shape[1], views = shape[2], size = shape[3], dim = heads * hd, rows = views * size;
+            float[] qkv = bf(randn(rows * 3 * dim, 1.2));
+            float scale = (float) Math.pow(hd, -0.5);
+            CudnnAttention.Shape s = new CudnnAttention.Shape(views, size, heads, hd, 3 * dim, dim);
+            String[] why = {""};
+            float[] got = gpu.run(() -> {
+                try (CudnnAttention cudnn = CudnnAttention.open(gpu.ctx, s, why)) {
+                    if (cudnn == null) return null;
+                    long dQkv = gpu.bf16(qkv), out = gpu.poisoned(2L * rows * dim);
+                    assertTrue(cudnn.run(s, scale, dQkv, dQkv + 2L * dim, dQkv + 4L * dim, out), "cuDNN refused " + s);
+                    return gpu.readBf16(out, rows * dim);
+                }
+            });
+            assumeTrue(got != null, why[0]);
+            double[] ref = new double[rows * dim];
+            for (int view = 0; view < views; view++)
+                for (int h = 0; h < heads; h++) {
+                    float[][] k = new float[size][hd], v = new float[size][hd];
+                    for (int j = 0; j < size; j++)
+                        for (int i = 0; i < hd; i++) {
+                            k[j][i] = qkv[(view * size + j) * 3 * dim + dim + h * hd + i];
+                            v[j][i] = qkv[(view * size + j) * 3 * dim + 2 * dim + h * hd + i];
+                        }
+                    for (int i = 0; i < size; i++) {
+                        double[] o = attend(qkv, (view * size + i) * 3 * dim + h * hd, k, v, size, scale);
+                        System.arraycopy(o, 0, ref, (view * size + i) * dim + h * hd, hd);
+                    }
+                }
+            double err = relativeError(ref, got);
+            System.out.printf("cuDNN attention hd=%d heads=%d %d views x %d: relative error %.2e%n", hd, heads, views, size, err);
+            assertTrue(err < 1e-2, s + ": relative error " + err);
+        }
+    }
+
     @Test
     void pagedCausalGroupedAttentionMatchesTheReferenceForPrefillContinuationAndDecode() {
         for (int hd : new int[] {16, 64}) {

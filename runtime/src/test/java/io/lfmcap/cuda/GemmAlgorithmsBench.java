@@ -22,9 +22,9 @@ public final class GemmAlgorithmsBench {
     private static final Shape[] SHAPES = {
         // 450M vision (SigLIP2 base: D 768, I 3072), 32 views of 1,024 patches
         new Shape("450m vision qkv", 32768, 32768, 2304, 768, true, false, false, false),
-        new Shape("450m vision out", 32768, 32768, 768, 768, true, false, true, true),
+        new Shape("450m vision out", 32768, 32768, 768, 768, true, false, false, true),
         new Shape("450m vision fc1", 32768, 32768, 3072, 768, true, true, false, false),
-        new Shape("450m vision fc2", 32768, 32768, 768, 3072, true, false, true, true),
+        new Shape("450m vision fc2", 32768, 32768, 768, 3072, true, false, false, true),
         // 450M text (hidden 1024, ff 4608), prefill passes
         new Shape("450m prefill conv in", 8192, 8192, 3072, 1024, false, false, true, false),
         new Shape("450m prefill out", 8192, 8192, 1024, 1024, false, false, true, true),
@@ -33,10 +33,10 @@ public final class GemmAlgorithmsBench {
         new Shape("450m prefill out, 5000 rows", 8192, 5000, 1024, 1024, false, false, true, true),
         // 1.6B vision (so400m: D 1152, I 4304)
         new Shape("1.6b vision qkv", 32768, 32768, 3456, 1152, true, false, false, false),
-        new Shape("1.6b vision out", 32768, 32768, 1152, 1152, true, false, true, true),
+        new Shape("1.6b vision out", 32768, 32768, 1152, 1152, true, false, false, true),
         new Shape("1.6b vision fc1", 32768, 32768, 4304, 1152, true, true, false, false),
-        new Shape("1.6b vision fc2", 32768, 32768, 1152, 4304, true, false, true, true),
-        new Shape("1.6b vision out, 26 views", 32768, 26624, 1152, 1152, true, false, true, true),
+        new Shape("1.6b vision fc2", 32768, 32768, 1152, 4304, true, false, false, true),
+        new Shape("1.6b vision out, 26 views", 32768, 26624, 1152, 1152, true, false, false, true),
         // 1.6B text (hidden 2048, ff 8192)
         new Shape("1.6b prefill conv in", 8192, 8192, 6144, 2048, false, false, true, false),
         new Shape("1.6b prefill attn qkv", 8192, 8192, 3072, 2048, false, false, true, false),

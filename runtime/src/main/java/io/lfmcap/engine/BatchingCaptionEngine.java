@@ -416,6 +416,7 @@ final class BatchingCaptionEngine implements CaptionEngine {
         long elapsed = now - Math.max(step.launchedNanos(), lastReadNanos);
         lastReadNanos = now;
         int[] chosen = choose(step.rows(), result);
+        boolean retired = false;
         for (int i = 0; i < step.rows().size(); i++) {
             ActiveSequence s = step.rows().get(i);
             if (s.retired) continue;  // ended by end-of-sequence in the step before: this row is discarded
@@ -423,9 +424,11 @@ final class BatchingCaptionEngine implements CaptionEngine {
             FinishReason done = s.accept(chosen[i]);
             if (done != null) {
                 retire(s, done);
-                active.remove(s);
+                retired = true;
             }
         }
+        // one pass: a whole batch that ends at the same step, removed one by one, cost time quadratic in the batch
+        if (retired) active.removeIf(s -> s.retired);
         return true;
     }
 

@@ -3,7 +3,7 @@ package io.lfmcap.cuda;
 import java.util.Set;
 
 /**
- * A failed call into CUDA (runtime, driver, cuBLAS, cuBLASLt or NVRTC), naming the operation, the library
+ * A failed call into CUDA (runtime, driver, cuBLAS, cuBLASLt, cuDNN or NVRTC), naming the operation, the library
  * and its status. {@link #breaksContext()} tells whether the device context is unusable afterwards (a
  * kernel fault): the backend then reports itself broken instead of running on.
  */
@@ -23,7 +23,7 @@ public final class CudaException extends RuntimeException {
         this.status = status;
     }
 
-    /** "cudart", "driver", "cublas", "cublasLt" or "nvrtc". */
+    /** "cudart", "driver", "cublas", "cublasLt", "cudnn" or "nvrtc". */
     public String library() { return library; }
 
     /** What was being done, e.g. "cuLaunchKernel(rms_norm)" or "cudaMalloc(KV cache, 2.0 GiB)". */

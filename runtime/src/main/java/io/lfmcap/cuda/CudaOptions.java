@@ -55,14 +55,14 @@ public record CudaOptions(int maxSequences, int maxSequenceTokens, int maxPrefil
     }
 
     /**
-     * 64 sequences of up to 4096 tokens, prefill passes of 8192 rows, vision passes of 32 tiles, 90% of free
+     * 64 sequences of up to 4096 tokens, prefill passes of 16384 rows, vision passes of 32 tiles, 90% of free
      * memory; system properties {@value #CACHE_DIR_PROPERTY} (default ~/.cache/lfmcap/cuda-kernels),
      * {@value #FUSED_PROPERTY} (true), {@value #ATTENTION_PROPERTY} (flash | simple) and
      * {@value #MEMORY_FRACTION_PROPERTY}, {@value #GRAPHS_PROPERTY} (true), {@value #SMALL_BATCH_PROPERTY} (true),
      * {@value #CANDIDATES_PROPERTY} (true), {@value #GEMM_TUNING_PROPERTY} (true), {@value #CUDNN_ATTENTION_PROPERTY} (true),
      * and the sizes
      * {@value #KV_CACHE_TOKENS_PROPERTY} (0: as many as maxSequences x maxSequenceTokens), {@value #VISION_PATCHES_PROPERTY}
-     * (32768) and {@value #PREFILL_TOKENS_PROPERTY} (8192) override them (to fit a memory budget: docs/CUDA.md).
+     * (32768) and {@value #PREFILL_TOKENS_PROPERTY} (16384) override them (to fit a memory budget: docs/CUDA.md).
      */
     public static CudaOptions defaults() {
         String dir = System.getProperty(CACHE_DIR_PROPERTY);
@@ -74,7 +74,7 @@ public record CudaOptions(int maxSequences, int maxSequenceTokens, int maxPrefil
         boolean graphs = !"false".equalsIgnoreCase(System.getProperty(GRAPHS_PROPERTY, "true"));
         long kvTokens = Long.parseLong(System.getProperty(KV_CACHE_TOKENS_PROPERTY, "0"));
         int visionPatches = Integer.parseInt(System.getProperty(VISION_PATCHES_PROPERTY, "32768"));
-        int prefillTokens = Integer.parseInt(System.getProperty(PREFILL_TOKENS_PROPERTY, "8192"));
+        int prefillTokens = Integer.parseInt(System.getProperty(PREFILL_TOKENS_PROPERTY, "16384"));
         boolean smallBatch = !"false".equalsIgnoreCase(System.getProperty(SMALL_BATCH_PROPERTY, "true"));
         boolean candidates = !"false".equalsIgnoreCase(System.getProperty(CANDIDATES_PROPERTY, "true"));
         boolean tuning = !"false".equalsIgnoreCase(System.getProperty(GEMM_TUNING_PROPERTY, "true"));

@@ -45,7 +45,8 @@ final class Gemm implements AutoCloseable {
     static final long WORKSPACE_BYTES = 32L << 20;
     /** The smallest pass whose linear layers take a tuned algorithm (decode steps keep cuBLAS's choice: 0-4% there). */
     static final int TUNED_MIN_ROWS = 1024;
-    static final int TUNING_CANDIDATES = Integer.getInteger("lfmcap.cuda.gemmCandidates", 8);
+    /** Timing 32 or 100 of the heuristic's candidates found nothing faster than its first 8 (s13-1). */
+    static final int TUNING_CANDIDATES = 8;
     private static final int MAX_PLANS = 512;
     private static final int TIMED_RUNS = 5;
     private static final int TIMING_ROUNDS = 3;

@@ -17,6 +17,8 @@ import java.util.List;
  *   per layer (pre-LN, HF Siglip2EncoderLayer):
  *     h = LN1(x) bf16;  qkv = h Wqkv^T + b  bf16 [P, 3D]
  *     a = attention per view (bidirectional, fp32 softmax)            bf16 [P, D]
+ *         runs of equal views: cuDNN's fused SDPA (CudnnAttention), 1.9x the flash kernel at head dim 64 (s13-3);
+ *         other views, or without cuDNN 9: the flash kernels (Attention)
  *     x += a Wo^T + bo                                  (beta = 1: the residual add in fp32, rounded once to bf16)
  *     h = LN2(x);  m = gelu_tanh(h W1^T + b1)  bf16 [P, I]            (GELU_BIAS epilogue)
  *     x += m W2^T + b2
@@ -238,26 +240,36 @@ final class VisionTower implements AutoCloseable {
         ctx.gemm.linearBias(projAct, totalTokens, w.linear2(), w.linear2Bias(), out, true, false, false);
     }
 
-    /**
-     * The pass's runs of consecutive views of one patch count that cuDNN takes, as (first view, views, first patch):
-     * each run of equal views split into power-of-two counts (largest first), so that few plans serve any pass; a
-     * piece whose shape cuDNN refuses stays with the flash kernel. Empty without cuDNN.
-     */
+    /** The pieces of {@link #equalViewPieces} whose shapes cuDNN takes (building their plans); empty without cuDNN. */
     private List<int[]> cudnnRuns(List<PatchGrid> views) {
         List<int[]> runs = new ArrayList<>();
         if (cudnn == null) return runs;
+        int[] patches = new int[views.size()];
+        for (int i = 0; i < patches.length; i++) patches[i] = views.get(i).numPatches();
+        for (int[] piece : equalViewPieces(patches))
+            if (cudnn.supports(new CudnnAttention.Shape(piece[1], patches[piece[0]], heads, headDim, 3 * dim, dim))) runs.add(piece);
+        return runs;
+    }
+
+    /**
+     * A pass's views (their patch counts, in pass order) as pieces of consecutive views of one patch count, each
+     * (first view, views, first patch): every run of equal views split into power-of-two counts, largest first, so
+     * that a few cuDNN plans per view size serve any pass (a 32-view pass of 512x512 images is one piece).
+     */
+    static List<int[]> equalViewPieces(int[] patches) {
+        List<int[]> pieces = new ArrayList<>();
         int patch = 0;
-        for (int i = 0; i < views.size(); ) {
-            int rows = views.get(i).numPatches(), end = i + 1;
-            while (end < views.size() && views.get(end).numPatches() == rows) end++;
+        for (int i = 0; i < patches.length; ) {
+            int end = i + 1;
+            while (end < patches.length && patches[end] == patches[i]) end++;
             while (i < end) {
                 int count = Integer.highestOneBit(end - i);
-                if (cudnn.supports(new CudnnAttention.Shape(count, rows, heads, headDim, 3 * dim, dim))) runs.add(new int[] {i, count, patch});
+                pieces.add(new int[] {i, count, patch});
+                patch += count * patches[i];
                 i += count;
-                patch += count * rows;
             }
         }
-        return runs;
+        return pieces;
     }
 
     /**

@@ -9,7 +9,7 @@ import org.bytedeco.javacpp.ShortPointer;
 
 /**
  * Gemm with tuned algorithms (Gemm.tune) against cuBLAS's first choice, on the linear layers of the bench shapes
- * (450M / 1.6B: vision passes of 32 views, prefill passes of 8,192 rows, and passes between the tuned row counts),
+ * (450M / 1.6B: vision passes of 32 views, prefill passes of 16,384 rows, and passes between the tuned row counts),
  * with the epilogues and output types the engine uses. A measurement tool for docs/PERF_NOTES.md, not a test. On the
  * GPU host: {@code .gpu/run.sh io.lfmcap.cuda.GemmAlgorithmsBench}.
  */
@@ -26,11 +26,11 @@ public final class GemmAlgorithmsBench {
         new Shape("450m vision fc1", 32768, 32768, 3072, 768, true, true, false, false),
         new Shape("450m vision fc2", 32768, 32768, 768, 3072, true, false, false, true),
         // 450M text (hidden 1024, ff 4608), prefill passes
-        new Shape("450m prefill conv in", 8192, 8192, 3072, 1024, false, false, true, false),
-        new Shape("450m prefill out", 8192, 8192, 1024, 1024, false, false, true, true),
-        new Shape("450m prefill gate/up", 8192, 8192, 9216, 1024, false, false, false, false),
-        new Shape("450m prefill down", 8192, 8192, 1024, 4608, false, false, true, true),
-        new Shape("450m prefill out, 5000 rows", 8192, 5000, 1024, 1024, false, false, true, true),
+        new Shape("450m prefill conv in", 16384, 16384, 3072, 1024, false, false, true, false),
+        new Shape("450m prefill out", 16384, 16384, 1024, 1024, false, false, true, true),
+        new Shape("450m prefill gate/up", 16384, 16384, 9216, 1024, false, false, false, false),
+        new Shape("450m prefill down", 16384, 16384, 1024, 4608, false, false, true, true),
+        new Shape("450m prefill out, 5000 rows", 16384, 5000, 1024, 1024, false, false, true, true),
         // 1.6B vision (so400m: D 1152, I 4304)
         new Shape("1.6b vision qkv", 32768, 32768, 3456, 1152, true, false, false, false),
         new Shape("1.6b vision out", 32768, 32768, 1152, 1152, true, false, false, true),
@@ -38,12 +38,12 @@ public final class GemmAlgorithmsBench {
         new Shape("1.6b vision fc2", 32768, 32768, 1152, 4304, true, false, false, true),
         new Shape("1.6b vision out, 26 views", 32768, 26624, 1152, 1152, true, false, false, true),
         // 1.6B text (hidden 2048, ff 8192)
-        new Shape("1.6b prefill conv in", 8192, 8192, 6144, 2048, false, false, true, false),
-        new Shape("1.6b prefill attn qkv", 8192, 8192, 3072, 2048, false, false, true, false),
-        new Shape("1.6b prefill out", 8192, 8192, 2048, 2048, false, false, true, true),
-        new Shape("1.6b prefill gate/up", 8192, 8192, 16384, 2048, false, false, false, false),
-        new Shape("1.6b prefill down", 8192, 8192, 2048, 8192, false, false, true, true),
-        new Shape("1.6b prefill out, 4500 rows", 8192, 4500, 2048, 2048, false, false, true, true),
+        new Shape("1.6b prefill conv in", 16384, 16384, 6144, 2048, false, false, true, false),
+        new Shape("1.6b prefill attn qkv", 16384, 16384, 3072, 2048, false, false, true, false),
+        new Shape("1.6b prefill out", 16384, 16384, 2048, 2048, false, false, true, true),
+        new Shape("1.6b prefill gate/up", 16384, 16384, 16384, 2048, false, false, false, false),
+        new Shape("1.6b prefill down", 16384, 16384, 2048, 8192, false, false, true, true),
+        new Shape("1.6b prefill out, 4500 rows", 16384, 4500, 2048, 2048, false, false, true, true),
     };
 
     public static void main(String[] args) {

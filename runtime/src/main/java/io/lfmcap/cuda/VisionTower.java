@@ -240,14 +240,22 @@ final class VisionTower implements AutoCloseable {
         ctx.gemm.linearBias(projAct, totalTokens, w.linear2(), w.linear2Bias(), out, true, false, false);
     }
 
-    /** The pieces of {@link #equalViewPieces} whose shapes cuDNN takes (building their plans); empty without cuDNN. */
+    /**
+     * The pieces of {@link #equalViewPieces} that cuDNN runs: those that fill the device (at least one tile of 128
+     * query rows per multiprocessor over their views and heads: a lone 1024-patch view at 12 heads is 96 tiles on 132
+     * SMs) and whose shapes cuDNN takes (building their plans). The small pieces of a pass that mixes view sizes join
+     * the flash kernel's one launch instead of each running a launch of its own. Empty without cuDNN.
+     */
     private List<int[]> cudnnRuns(List<PatchGrid> views) {
         List<int[]> runs = new ArrayList<>();
         if (cudnn == null) return runs;
         int[] patches = new int[views.size()];
         for (int i = 0; i < patches.length; i++) patches[i] = views.get(i).numPatches();
-        for (int[] piece : equalViewPieces(patches))
-            if (cudnn.supports(new CudnnAttention.Shape(piece[1], patches[piece[0]], heads, headDim, 3 * dim, dim))) runs.add(piece);
+        for (int[] piece : equalViewPieces(patches)) {
+            int rows = patches[piece[0]];
+            if ((long) piece[1] * heads * ((rows + 127) / 128) < ctx.sms) continue;
+            if (cudnn.supports(new CudnnAttention.Shape(piece[1], rows, heads, headDim, 3 * dim, dim))) runs.add(piece);
+        }
         return runs;
     }
 

@@ -39,7 +39,7 @@ public final class CudnnAttentionBench {
         long t0 = System.nanoTime();
         try (CudnnAttention cudnn = CudnnAttention.open(gpu.ctx, shape, why); EventTimer timer = new EventTimer(gpu.ctx)) {
             double flops = 4.0 * views * heads * (double) size * size * hd;
-            double flashUs = time(timer, flash);
+            double flashUs = GpuBench.meanMicros(timer, flash);
             System.out.printf(Locale.ROOT, "hd %d x %d heads, %d views x %d: flash kernel %.1f us (%.0f TFLOP/s)%n", hd, heads, views, size,
                     flashUs, flops / flashUs / 1e6);
             if (cudnn == null) {
@@ -52,7 +52,7 @@ public final class CudnnAttentionBench {
                 System.out.println("  cuDNN " + cudnn.version() + " refused " + shape);
                 return;
             }
-            double cudnnUs = time(timer, () -> cudnn.run(shape, scale, qkv, qkv + 2L * dim, qkv + 4L * dim, cudnnOut));
+            double cudnnUs = GpuBench.meanMicros(timer, () -> cudnn.run(shape, scale, qkv, qkv + 2L * dim, qkv + 4L * dim, cudnnOut));
             float[] a = gpu.readBf16(flashOut, rows * dim), b = gpu.readBf16(cudnnOut, rows * dim);
             double maxDiff = 0, maxAbs = 0;
             for (int i = 0; i < a.length; i++) {
@@ -62,14 +62,5 @@ public final class CudnnAttentionBench {
             System.out.printf(Locale.ROOT, "  cuDNN %s: %.1f us (%.0f TFLOP/s), %.2fx the flash kernel; open + plans %.0f ms; max |flash - cuDNN| %.3g (max |out| %.3g)%n",
                     cudnn.version(), cudnnUs, flops / cudnnUs / 1e6, flashUs / cudnnUs, buildMs, maxDiff, maxAbs);
         }
-    }
-
-    /** Mean microseconds per call over 20 calls after 3 warm-up calls. */
-    private static double time(EventTimer timer, Runnable call) {
-        for (int i = 0; i < 3; i++) call.run();
-        int reps = 20;
-        timer.start();
-        for (int i = 0; i < reps; i++) call.run();
-        return 1000.0 * timer.stopMillis() / reps;
     }
 }

@@ -73,8 +73,8 @@ public final class GemmAlgorithmsBench {
                 DeviceMatrix m = new DeviceMatrix(w, s.out, s.in);
                 long b = s.bias ? bias : 0;
                 tuned.tune(tuningX, s.maxRows, m, b, y, s.yF32, s.accumulate, s.gelu);
-                double a = time(timer, () -> first.linearBias(x, s.rows, m, b, y, s.yF32, s.accumulate, s.gelu));
-                double t = time(timer, () -> tuned.linearBias(x, s.rows, m, b, y, s.yF32, s.accumulate, s.gelu));
+                double a = GpuBench.meanMicros(timer, () -> first.linearBias(x, s.rows, m, b, y, s.yF32, s.accumulate, s.gelu));
+                double t = GpuBench.meanMicros(timer, () -> tuned.linearBias(x, s.rows, m, b, y, s.yF32, s.accumulate, s.gelu));
                 System.out.printf(Locale.ROOT, "| %s | %dx%dx%d | %.1f (%.0f) | %.1f (%.0f)%s | %.1f%% |%n", s.name, s.rows, s.out, s.in,
                         a, s.flops() / a / 1e6, t, s.flops() / t / 1e6, tuned.runsTuned(s.rows, m, b, s.yF32, s.accumulate, s.gelu) ? "" : " untuned",
                         100 * (a - t) / a);
@@ -84,15 +84,6 @@ public final class GemmAlgorithmsBench {
             System.out.printf(Locale.ROOT, "sum over shapes: first choice %.1f us, tuned %.1f us (%.1f%% less); tuning took %.0f ms for %d (shape, rows) pairs%n",
                     firstTotal, tunedTotal, 100 * (firstTotal - tunedTotal) / firstTotal, tuned.tuningMillis(), tuned.tunedShapes());
         }
-    }
-
-    /** Mean microseconds per call over 20 calls after 3 warm-up calls. */
-    private static double time(EventTimer timer, Runnable call) {
-        for (int i = 0; i < 3; i++) call.run();
-        int reps = 20;
-        timer.start();
-        for (int i = 0; i < reps; i++) call.run();
-        return 1000.0 * timer.stopMillis() / reps;
     }
 
     /** bf16 values in [-0.05, 0.05): nonzero data, so that the card draws the power it draws on real weights. */

@@ -27,6 +27,15 @@ final class GpuBench implements AutoCloseable {
         });
     }
 
+    /** Mean microseconds per call of {@code call} on the timer's stream, over 20 calls after 3 warm-up calls (benches). */
+    static double meanMicros(EventTimer timer, Runnable call) {
+        for (int i = 0; i < 3; i++) call.run();
+        int reps = 20;
+        timer.start();
+        for (int i = 0; i < reps; i++) call.run();
+        return 1000.0 * timer.stopMillis() / reps;
+    }
+
     <T> T run(Callable<T> task) { return worker.call(task); }
 
     /** Frees the scratch arena for the next test. */

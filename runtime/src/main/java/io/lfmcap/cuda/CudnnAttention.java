@@ -17,14 +17,15 @@ import org.bytedeco.javacpp.LongPointer;
  * The vision tower's attention through cuDNN's fused scaled-dot-product attention: the backend API's one-node graph
  * (CUDNN_BACKEND_OPERATION_SDPA_FWD_DESCRIPTOR: Q, K, V, O and a by-value scale, no mask, no statistics), the graph
  * cudnn_frontend 1.18 builds for {@code scaled_dot_product_attention} in inference (what torch's CUDNN_ATTENTION
- * backend runs). On Hopper cuDNN runs a warp-specialized wgmma flash kernel: 26 views x 1,024 patches x 12 heads x 64
- * in 188-199 us on an H200 against 342 us for kernels.cu's attention_hd64 (s13-1, s13-2). Same numerics contract as
- * the flash kernels: fp32 scores and softmax, bf16 probabilities into the second product, fp32 accumulation.
+ * backend runs; cuDNN's API log of torch's call, s13-2). 26 views x 1,024 patches x 12 heads x 64 take 180.5 us on an
+ * H200 with cuDNN 9.14 against 343.3 us for kernels.cu's attention_hd64 (CudnnAttentionBench, s13-3). Same numerics
+ * contract as the flash kernels: fp32 scores and softmax, bf16 probabilities into the second product, fp32
+ * accumulation.
  * <pre>
  *   Q, K, V  [views, heads, rows, hd] bf16 views of the packed q|k|v rows: strides (rows x ld, hd, ld, 1)
  *   O        [views, heads, rows, hd] bf16 into the attention buffer: strides (rows x ldo, hd, ldo, 1)
  * </pre>
- * A plan is per (views, rows, heads, hd, ld, ldo); cuDNN compiles its kernel when the plan is built (tens of ms), so
+ * A plan is per (views, rows, heads, hd, ld, ldo); cuDNN compiles its kernel when the plan is built (65-95 ms), so
  * plans are kept (a bounded LRU) and shapes cuDNN refuses are remembered. Optional: {@link #open} returns null when
  * cuDNN cannot be loaded or has no SDPA engine for the card, and the caller keeps the flash kernels. One instance per
  * stream; not thread-safe.
@@ -42,7 +43,10 @@ final class CudnnAttention implements AutoCloseable {
         @Override
         protected boolean removeEldestEntry(Map.Entry<Shape, Plan> eldest) {
             if (size() <= MAX_PLANS) return false;
-            if (eldest.getValue() != null) eldest.getValue().close();
+            if (eldest.getValue() != null) {
+                ctx.sync("evicting a cuDNN attention plan"); // its compiled kernel may still be queued on the stream
+                eldest.getValue().close();
+            }
             return true;
         }
     };
@@ -286,6 +290,11 @@ final class CudnnAttention implements AutoCloseable {
     public void close() {
         if (closed) return;
         closed = true;
+        try {
+            ctx.sync("closing cuDNN attention");
+        } catch (RuntimeException e) {
+            // a broken context: free what can be freed all the same
+        }
         for (Plan p : plans.values()) if (p != null) p.close();
         plans.clear();
         if (workspace != null) workspace.close();

@@ -64,7 +64,7 @@ final class CudnnAttention implements AutoCloseable {
 
     /**
      * cuDNN on {@code ctx}'s stream, or null (with the reason in {@code why[0]}) when the library does not load, is
-     * older than 9 or refuses the SDPA node on this card (checked on a one-view graph of {@code probe}'s size).
+     * older than 9 or refuses the SDPA node on this card (checked by building {@code probe}'s plan, which is kept).
      */
     static CudnnAttention open(GpuContext ctx, Shape probe, String[] why) {
         cudnnContext h = new cudnnContext();
@@ -87,9 +87,8 @@ final class CudnnAttention implements AutoCloseable {
         try {
             check(cudnnSetStream(h, ctx.stream), "cudnnSetStream");
             a.workspace = DeviceMemory.allocate("cuDNN attention workspace", MIN_WORKSPACE);
-            Shape one = new Shape(1, probe.rows, probe.heads, probe.headDim, probe.ld, probe.ldo);
-            if (a.plan(one) == null) {
-                why[0] = "cuDNN " + a.version + " has no fused attention engine for " + one + " on " + ctx.name;
+            if (a.plan(probe) == null) {
+                why[0] = "cuDNN " + a.version + " has no fused attention engine for " + probe + " on " + ctx.name;
                 a.close();
                 return null;
             }

@@ -96,9 +96,11 @@ final class VisionTower implements AutoCloseable {
             memory.close();
             throw e;
         }
+        // probed on a full pass of 1024-patch views (512x512 images or tiles): the plan the busiest passes use
         String[] why = {"off (" + CudaOptions.CUDNN_ATTENTION_PROPERTY + "=false)"};
-        this.cudnn = cudnnAttention && !this.simpleAttention
-                ? CudnnAttention.open(ctx, new CudnnAttention.Shape(1, Math.min(maxPatches, 1024), heads, headDim, 3 * dim, dim), why) : null;
+        int probeRows = Math.min(maxPatches, 1024);
+        this.cudnn = cudnnAttention && !this.simpleAttention ? CudnnAttention.open(ctx,
+                new CudnnAttention.Shape(Integer.highestOneBit(maxPatches / probeRows), probeRows, heads, headDim, 3 * dim, dim), why) : null;
         this.attentionPath = cudnn != null ? "cuDNN " + cudnn.version() + " SDPA" : "flash kernels; cuDNN: " + why[0];
     }
 

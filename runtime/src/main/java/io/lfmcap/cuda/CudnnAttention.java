@@ -68,8 +68,9 @@ final class CudnnAttention implements AutoCloseable {
      */
     static CudnnAttention open(GpuContext ctx, Shape probe, String[] why) {
         cudnnContext h = new cudnnContext();
+        long v;
         try {
-            long v = cudnnGetVersion();
+            v = cudnnGetVersion();
             if (v < 90000) {
                 why[0] = "cuDNN " + v + " is older than 9.0";
                 return null;
@@ -82,7 +83,6 @@ final class CudnnAttention implements AutoCloseable {
             why[0] = e.getMessage();
             return null;
         }
-        long v = cudnnGetVersion();
         CudnnAttention a = new CudnnAttention(ctx, h, (v / 10000) + "." + (v / 100 % 100) + "." + (v % 100));
         try {
             check(cudnnSetStream(h, ctx.stream), "cudnnSetStream");
@@ -135,13 +135,12 @@ final class CudnnAttention implements AutoCloseable {
     private static final class Plan implements AutoCloseable {
         final CudnnAttention owner;
         final List<cudnnBackendDescriptor_t> descriptors = new ArrayList<>();
-        final long[] uids = {Q, K, V, O, SCALE};
         cudnnBackendDescriptor_t plan;
         long workspaceBytes;
         /** void* arrays of the variant pack: the five tensors' addresses, the workspace's. */
         private final LongPointer pointers = new LongPointer(5);
         private final LongPointer workspacePointer = new LongPointer(1);
-        private final LongPointer uidArray = new LongPointer(uids);
+        private final LongPointer uidArray = new LongPointer(Q, K, V, O, SCALE);
 
         private Plan(CudnnAttention owner) { this.owner = owner; }
 
